@@ -1,0 +1,52 @@
+import phonenumbers
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from textpilot.common.errors import FieldError
+from textpilot.profiles.phones import normalize_phone, phone_region, phone_timezones
+
+
+@pytest.mark.parametrize(
+    "raw, region, expected",
+    [
+        ("(415) 555-2671", "US", "+14155552671"),
+        ("+1 415 555 2671", "DE", "+14155552671"),
+        ("0151 23456789", "DE", "+4915123456789"),
+        ("07400 123456", "GB", "+447400123456"),
+        ("010-2345-6789", "KR", "+821023456789"),
+        ("050 123 4567", "AE", "+971501234567"),
+        ("  +33 6 12 34 56 78 ", "US", "+33612345678"),
+    ],
+)
+def test_numbers_become_e164(raw, region, expected):
+    assert normalize_phone(raw, region) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "12345", "+1 000 000 0000", "call me", "+999 1234567", "1" * 25])
+def test_bad_numbers_name_the_field(raw):
+    with pytest.raises(FieldError) as error:
+        normalize_phone(raw, "US", field="phone")
+    assert error.value.field == "phone"
+
+
+def test_region_and_time_zones_from_the_number():
+    assert phone_region("+4915123456789") == "DE"
+    assert "Europe/Berlin" in phone_timezones("+4915123456789")
+    assert phone_timezones("+14155552671") == ("America/Los_Angeles",)
+
+
+@settings(max_examples=300, deadline=None)
+@given(region=st.sampled_from(["US", "CA", "GB", "DE", "FR", "AU", "KR", "AE", "BR", "IN"]), seed=st.integers(0, 10**6))
+def test_normalising_twice_changes_nothing(region, seed):
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    national = str(example.national_number)
+    varied = national[:-3] + f"{seed % 1000:03d}"
+    number = phonenumbers.parse(varied, region)
+    if not phonenumbers.is_valid_number(number):
+        with pytest.raises(FieldError):
+            normalize_phone(varied, region)
+        return
+    e164 = normalize_phone(varied, region)
+    assert e164.startswith("+") and normalize_phone(e164, "US") == e164
+    assert phone_region(e164) == region

@@ -1,0 +1,95 @@
+"""Export and erase. After an erase, no stored value anywhere in the database (any table, any
+column, JSON included) or in stored import files mentions the person's phone or email."""
+import json
+import re
+from decimal import Decimal
+
+from django.apps import apps
+
+from textpilot.commerce import service as commerce
+from textpilot.events import service as events
+from textpilot.events.models import ImportJob, WebhookDelivery
+from textpilot.profiles import service
+from textpilot.profiles.models import ConsentEvent, Profile
+
+PHONE, EMAIL = "+14155552671", "ann.lee@example.com"
+
+
+def every_stored_value():
+    """Yield (table, column, text) for every value of every row of every model."""
+    for model in apps.get_models():
+        columns = [f for f in model._meta.concrete_fields]
+        for row in model._base_manager.all().values_list(*[f.attname for f in columns]):
+            for field, value in zip(columns, row):
+                if value is not None:
+                    yield model._meta.db_table, field.attname, json.dumps(value, default=str)
+
+
+def mentions_person(text: str) -> bool:
+    return EMAIL in text.lower() or "4155552671" in re.sub(r"\D", "", text)
+
+
+def build_person(store, tmp_path):
+    ann = service.create_profile(store, phone=PHONE, email=EMAIL, first_name="Ann", last_name="Lee", city="Oakland",
+                                 properties={"birthday": "1990-01-01"})
+    visitor, _ = service.identify(store, anonymous_id="vid-9")
+    events.record_event(store, visitor, "viewed_product", {"product_id": "7", "referrer_email": EMAIL})
+    service.identify(store, anonymous_id="vid-9", email=EMAIL)  # merges the visitor into Ann
+    service.record_consent(store, ann, "subscribed", "popup", ip_address="203.0.113.5", consent_text="Reply STOP to opt out")
+    events.record_event(store, ann, "started_checkout", {"value": "20.00", "phone": PHONE})
+    commerce.record_order(store, external_id="9001", total="20.00", profile=ann, payment_status="paid",
+                          shipping={"name": "Ann Lee", "address1": "1 Main St", "phone": PHONE},
+                          lines=[{"title": "Tent", "price": "20.00"}])
+    WebhookDelivery.objects.create(store=store, topic="customers/update", webhook_id="w1",
+                                   payload={"id": 1, "email": EMAIL, "phone": "+1 (415) 555-2671"})
+    WebhookDelivery.objects.create(store=store, topic="products/update", webhook_id="w2", payload={"id": 2, "title": "Tent"})
+    upload = tmp_path / "customers.csv"
+    upload.write_text(f"phone,email\n(415) 555-2671,{EMAIL}\n+14155550000,other@example.com\n")
+    ImportJob.objects.create(store=store, original_filename="customers.csv", file_path=str(upload),
+                             errors_sample=[{"row": 2, "column": "email", "reason": f"duplicate of {EMAIL}"}])
+    return ann, upload
+
+
+def test_export_contains_everything(api, store, tmp_path):
+    ann, _ = build_person(store, tmp_path)
+    response = api.get(f"/api/v1/profiles/{ann.pk}/export")
+    assert response.status_code == 200
+    data = response.json()
+    assert data["profile"]["email"] == EMAIL and data["profile"]["phone"] == PHONE
+    assert [c["source"] for c in data["consent"]] == ["popup"]
+    assert {e["name"] for e in data["events"]} == {"viewed_product", "started_checkout"}
+    assert data["orders"][0]["shipping"]["address1"] == "1 Main St"
+    assert len(data["merged_profile_ids"]) == 1
+
+
+def test_erase_leaves_no_personal_data_anywhere(api, store, other_store, tmp_path):
+    ann, upload = build_person(store, tmp_path)
+    bystander = service.create_profile(other_store, phone=PHONE, email=EMAIL)  # same person, other store: untouched
+
+    response = api.post(f"/api/v1/profiles/{ann.pk}/erase")
+    assert response.status_code == 200
+    assert response.json()["phone"] is None and response.json()["email"] is None
+
+    leaks = [
+        (table, column) for table, column, text in every_stored_value()
+        if mentions_person(text) and not (table == "profiles_profile" and column in ("phone", "email"))
+    ]
+    assert leaks == []
+    bystander.refresh_from_db()
+    assert (bystander.phone, bystander.email) == (PHONE, EMAIL)
+    assert Profile.objects.filter(store=store, phone=PHONE).count() == 0
+
+    # Aggregates survive; evidence survives with a hashed number.
+    ann.refresh_from_db()
+    assert (ann.orders_count, ann.total_spent, ann.erased_at is not None) == (1, Decimal("20.00"), True)
+    evidence = ConsentEvent.objects.get(store=store)
+    assert evidence.phone.startswith("hmac:") and evidence.consent_text == "Reply STOP to opt out"
+    assert WebhookDelivery.objects.get(webhook_id="w2").payload == {"id": 2, "title": "Tent"}
+    assert upload.read_text() == "phone,email\n+14155550000,other@example.com\n"
+
+
+def test_erase_is_store_scoped(api, other_store):
+    theirs = service.create_profile(other_store, phone=PHONE)
+    assert api.post(f"/api/v1/profiles/{theirs.pk}/erase").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.phone == PHONE

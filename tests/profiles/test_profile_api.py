@@ -1,0 +1,97 @@
+import json
+
+import pytest
+
+from textpilot.profiles.models import Profile
+
+
+def test_create_read_update_list(api):
+    created = api.post(
+        "/api/v1/profiles",
+        {"phone": "(415) 555-2671", "email": "Ann@Example.com", "first_name": "Ann", "properties": {"vip": True}},
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["phone"], body["email"], body["country"], body["sms_status"]) == ("+14155552671", "ann@example.com", "US", "never")
+
+    read = api.get(f"/api/v1/profiles/{body['id']}")
+    assert read.status_code == 200 and read.json()["properties"] == {"vip": True}
+
+    patched = api.patch(f"/api/v1/profiles/{body['id']}", {"last_name": "Lee", "timezone": "America/Los_Angeles"})
+    assert patched.status_code == 200
+    assert (patched.json()["last_name"], patched.json()["first_name"]) == ("Lee", "Ann")
+
+    listed = api.get("/api/v1/profiles", search="555")
+    assert listed.json()["count"] == 1 and listed.json()["items"][0]["id"] == body["id"]
+    assert api.get("/api/v1/profiles", search="nobody").json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"phone": "12345"}, "phone"),
+        ({"phone": "+1 000 000 0000"}, "phone"),
+        ({"email": "not-an-email"}, "email"),
+        ({"phone": "+14155552671", "timezone": "Moon/Base"}, "timezone"),
+        ({"phone": "+14155552671", "gender": "robot"}, "gender"),
+        ({"phone": "+14155552671", "latitude": 123}, "latitude"),
+        ({"phone": "+14155552671", "language": "english please"}, "language"),
+        ({"first_name": "No identifier"}, "phone"),
+        ({"phone": "+14155552671", "favourite_colour": "red"}, "favourite_colour"),
+        ({"phone": "+14155552671", "properties": ["not", "an", "object"]}, "properties"),
+        ({"phone": 14155552671}, "phone"),
+    ],
+)
+def test_bad_input_is_422_naming_the_field_and_writes_nothing(api, payload, field):
+    response = api.post("/api/v1/profiles", payload)
+    assert response.status_code == 422, response.content
+    locations = [detail["loc"][-1] for detail in response.json()["detail"]]
+    assert field in locations
+    assert not Profile.objects.exists()
+
+
+def test_malformed_json_is_400_and_writes_nothing(api):
+    response = api.post("/api/v1/profiles", raw='{"phone": "+1415')
+    assert response.status_code == 400
+    assert not Profile.objects.exists()
+
+
+def test_oversized_body_is_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = api.post("/api/v1/profiles", raw=json.dumps({"phone": "+14155552671", "first_name": "x" * 20_000}))
+    assert response.status_code == 413
+    assert not Profile.objects.exists()
+
+
+def test_duplicate_phone_is_a_conflict(api):
+    assert api.post("/api/v1/profiles", {"phone": "+14155552671"}).status_code == 201
+    response = api.post("/api/v1/profiles", {"phone": "(415) 555-2671", "email": "other@example.com"})
+    assert response.status_code == 409
+    assert response.json()["detail"][0]["loc"] == ["body", "phone"]
+    assert Profile.objects.count() == 1
+
+
+def test_patch_cannot_remove_the_last_identifier(api):
+    created = api.post("/api/v1/profiles", {"phone": "+14155552671"}).json()
+    response = api.patch(f"/api/v1/profiles/{created['id']}", {"phone": None})
+    assert response.status_code == 422
+    assert Profile.objects.get().phone == "+14155552671"
+
+
+def test_patch_with_bad_value_changes_nothing(api):
+    created = api.post("/api/v1/profiles", {"phone": "+14155552671", "first_name": "Ann"}).json()
+    response = api.patch(f"/api/v1/profiles/{created['id']}", {"first_name": "Bea", "email": "broken@"})
+    assert response.status_code == 422
+    assert Profile.objects.get().first_name == "Ann"
+
+
+def test_unknown_profile_is_404(api):
+    assert api.get("/api/v1/profiles/999999").status_code == 404
+
+
+def test_openapi_and_docs_are_served(client, db):
+    spec = client.get("/api/v1/openapi.json")
+    assert spec.status_code == 200
+    paths = spec.json()["paths"]
+    assert "/api/v1/profiles" in paths and "/api/v1/profiles/{profile_id}" in paths and "/api/v1/stores" in paths
+    assert client.get("/api/v1/docs").status_code == 200

@@ -1,0 +1,1 @@
+"""textpilot: self-hosted SMS/MMS marketing for online stores."""

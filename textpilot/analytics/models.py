@@ -1,0 +1,1 @@
+"""Models of the analytics domain: arrive with the issue that builds it (see DESIGN.md)."""

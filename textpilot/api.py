@@ -1,0 +1,51 @@
+"""The JSON API at /api/v1/: one NinjaAPI, a router per domain, errors as 4xx naming the field."""
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+
+from textpilot.common.errors import DomainError
+from textpilot.commerce.api import router as commerce_router
+from textpilot.events.api import router as events_router
+from textpilot.events.imports_api import router as imports_router
+from textpilot.messaging.api import router as messaging_router
+from textpilot.profiles.api import router as profiles_router
+from textpilot.stores.api import router as stores_router
+from textpilot.stores.auth import StoreApiKeyAuth
+
+logger = logging.getLogger("textpilot.api")
+
+api = NinjaAPI(
+    title="textpilot API",
+    version="1",
+    description="Profiles, consent, events and orders of one store. Authenticate with `Authorization: Bearer <API key>`.",
+    auth=StoreApiKeyAuth(),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+api.add_router("/", stores_router)
+api.add_router("/", profiles_router)
+api.add_router("/", events_router)
+api.add_router("/", imports_router)
+api.add_router("/", commerce_router)
+api.add_router("/", messaging_router)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request, exc: DomainError):
+    logger.info("api request refused", extra={"path": request.path, "field": exc.field, "reason": exc.message})
+    return api.create_response(request, {"detail": exc.as_detail()}, status=exc.status_code)
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request, exc):
+    return api.create_response(
+        request, {"detail": "missing or invalid API key: send 'Authorization: Bearer <key>'"}, status=401
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def body_too_big(request, exc):
+    return api.create_response(request, {"detail": "request body is too large"}, status=413)

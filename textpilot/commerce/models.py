@@ -1,0 +1,108 @@
+"""What the store sells and what customers bought or left behind. Money is Decimal + currency."""
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+
+from textpilot.profiles.models import Profile
+from textpilot.stores.models import StoreOwned
+
+
+class Product(StoreOwned):
+    external_id = models.CharField(max_length=128)
+    title = models.CharField(max_length=255)
+    handle = models.CharField(max_length=255, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    image_url = models.URLField(max_length=500, blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "external_id"], name="product_unique_external_id")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    AUTHORIZED = "authorized", "Authorized"
+    PAID = "paid", "Paid"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+    VOIDED = "voided", "Voided"
+
+
+# Orders in these states count towards a customer's orders and spend.
+COUNTED_PAYMENT_STATUSES = (PaymentStatus.PENDING, PaymentStatus.AUTHORIZED, PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
+
+
+class Order(StoreOwned):
+    class FulfillmentStatus(models.TextChoices):
+        UNFULFILLED = "unfulfilled", "Unfulfilled"
+        PARTIAL = "partial", "Partially fulfilled"
+        FULFILLED = "fulfilled", "Fulfilled"
+        DELIVERED = "delivered", "Delivered"
+
+    profile = models.ForeignKey(Profile, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders")
+    external_id = models.CharField(max_length=128)
+    order_number = models.CharField(max_length=64, blank=True)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    payment_status = models.CharField(max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    fulfillment_status = models.CharField(max_length=16, choices=FulfillmentStatus.choices, default=FulfillmentStatus.UNFULFILLED)
+    discount_codes = models.JSONField(default=list, blank=True)
+    shipping = models.JSONField(default=dict, blank=True, help_text="address, carrier, tracking number and URL")
+    source = models.CharField(max_length=32, blank=True, help_text="shopify, api, demo, …")
+    placed_at = models.DateTimeField(default=timezone.now)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    source_updated_at = models.DateTimeField(null=True, blank=True, help_text="updated_at from the store platform")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "external_id"], name="order_unique_external_id")]
+        indexes = [
+            models.Index(fields=["store", "placed_at"], name="order_store_placed"),
+            models.Index(fields=["profile", "placed_at"], name="order_profile_placed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_number or self.external_id}"
+
+    @property
+    def counts_towards_rollups(self) -> bool:
+        return self.cancelled_at is None and self.payment_status in COUNTED_PAYMENT_STATUSES
+
+
+class OrderLine(StoreOwned):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    title = models.CharField(max_length=255)
+    sku = models.CharField(max_length=64, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+
+
+class Checkout(StoreOwned):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ABANDONED = "abandoned", "Abandoned"
+        RECOVERED = "recovered", "Recovered"
+        COMPLETED = "completed", "Completed"
+
+    profile = models.ForeignKey(Profile, on_delete=models.SET_NULL, null=True, blank=True, related_name="checkouts")
+    external_id = models.CharField(max_length=128)
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+    checkout_url = models.URLField(max_length=1000, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    line_items = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "external_id"], name="checkout_unique_external_id")]
+        indexes = [models.Index(fields=["store", "status", "started_at"], name="checkout_store_status")]

@@ -1,0 +1,63 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+from textpilot.events.schemas import ProfileRef
+
+
+class OrderLineIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(..., max_length=255)
+    sku: str = Field("", max_length=64)
+    quantity: int = Field(1, ge=1)
+    price: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2)
+    product_external_id: str | None = Field(None, max_length=128)
+
+
+class OrderIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: str = Field(..., min_length=1, max_length=128)
+    profile: ProfileRef
+    order_number: str = Field("", max_length=64)
+    total: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2)
+    currency: str | None = Field(None, min_length=3, max_length=3)
+    payment_status: Literal["pending", "authorized", "paid", "partially_refunded", "refunded", "voided"] = "pending"
+    fulfillment_status: Literal["unfulfilled", "partial", "fulfilled", "delivered"] = "unfulfilled"
+    placed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    updated_at: datetime | None = Field(None, description="the order's last change in your platform; older updates are ignored")
+    lines: list[OrderLineIn] = Field([], max_length=500)
+    discount_codes: list[str] = []
+    shipping: dict[str, Any] = {}
+
+
+class OrderLineOut(Schema):
+    title: str
+    sku: str
+    quantity: int
+    price: Decimal
+
+
+class OrderOut(Schema):
+    id: int
+    external_id: str
+    profile_id: int | None
+    order_number: str
+    total: Decimal
+    currency: str
+    payment_status: str
+    fulfillment_status: str
+    placed_at: datetime
+    cancelled_at: datetime | None
+    discount_codes: list
+    shipping: dict
+    lines: list[OrderLineOut]
+
+    @staticmethod
+    def resolve_lines(order):
+        return list(order.lines.all())

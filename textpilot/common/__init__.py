@@ -1,0 +1,1 @@
+"""Plumbing shared by every domain app (errors, small helpers). No models live here."""

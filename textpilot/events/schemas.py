@@ -1,0 +1,48 @@
+from datetime import datetime
+from typing import Any
+
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+
+class ProfileRef(Schema):
+    """Who the event is about: any one identifier is enough."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(None, max_length=40)
+    email: str | None = Field(None, max_length=254)
+    external_id: str | None = Field(None, max_length=128)
+    anonymous_id: str | None = Field(None, max_length=64)
+
+
+class EventIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., max_length=100, examples=["Viewed Product"])
+    profile: ProfileRef
+    properties: dict[str, Any] = {}
+    time: datetime | None = Field(None, description="when it happened (ISO 8601 with offset); default now")
+    idempotency_key: str | None = Field(None, max_length=128, description="same key twice records once")
+
+
+class EventBatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(..., max_length=1000)
+
+
+class EventOut(Schema):
+    id: int
+    profile_id: int
+    name: str
+    properties: dict[str, Any]
+    occurred_at: datetime
+    idempotency_key: str | None
+    created: bool = True
+
+
+class BatchOut(Schema):
+    recorded: int
+    duplicates: int
+    profiles_created: int

@@ -1,0 +1,158 @@
+"""Event rules: recording what profiles did, exactly once per idempotency key."""
+import json
+import re
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from textpilot.common.errors import FieldError, NotFound
+from textpilot.events.models import Event
+from textpilot.profiles.models import Profile
+from textpilot.stores.models import Store
+
+EVENT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_EVENT_PROPERTIES_BYTES = 32 * 1024
+
+
+def normalize_event_name(name: str) -> str:
+    """'Viewed Product' and 'viewed_product' are the same event."""
+    normalized = re.sub(r"[^a-z0-9]+", "_", (name or "").strip().lower()).strip("_")
+    if not EVENT_NAME_RE.match(normalized):
+        raise FieldError(f"{name!r} is not a usable event name", field="name")
+    return normalized
+
+
+def record_event(
+    store: Store,
+    profile: Profile,
+    name: str,
+    properties: dict | None = None,
+    *,
+    occurred_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    source: str = "",
+) -> tuple[Event, bool]:
+    """Returns (event, created). A repeated idempotency key returns the stored event unchanged."""
+    if profile.store_id != store.pk:
+        raise NotFound("no such profile in this store", field="profile_id")
+    name = normalize_event_name(name)
+    properties = properties or {}
+    if not isinstance(properties, dict):
+        raise FieldError("properties must be a JSON object", field="properties")
+    if len(json.dumps(properties, default=str)) > MAX_EVENT_PROPERTIES_BYTES:
+        raise FieldError(f"properties are larger than {MAX_EVENT_PROPERTIES_BYTES} bytes", field="properties")
+    if idempotency_key:
+        existing = Event.objects.filter(store=store, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    try:
+        with transaction.atomic():
+            event = Event.objects.create(
+                store=store, profile=profile, name=name, properties=properties,
+                occurred_at=occurred_at or timezone.now(), idempotency_key=idempotency_key or None, source=source,
+            )
+    except IntegrityError:
+        # Same key inserted concurrently: the first writer wins.
+        return Event.objects.get(store=store, idempotency_key=idempotency_key), False
+    return event, True
+
+
+def events_of(store: Store, profile: Profile | None = None) -> QuerySet[Event]:
+    events = Event.objects.filter(store=store)
+    if profile is not None:
+        events = events.filter(profile=profile)
+    return events.order_by("-occurred_at", "-id")
+
+
+def reassign_profile(store: Store, source: Profile, target: Profile) -> int:
+    """Move every event of `source` to `target` (profile merge)."""
+    return Event.objects.filter(store=store, profile=source).update(profile=target)
+
+
+# Event properties that describe the purchase, not the person: kept when a profile is erased.
+NON_PERSONAL_EVENT_KEYS = frozenset({
+    "product_id", "product_name", "product_title", "variant_id", "sku", "price", "value", "currency", "quantity",
+    "order_id", "order_number", "items", "campaign_id", "flow_id", "message_id", "category", "collection",
+})
+
+
+def export_for_profiles(store: Store, profile_ids: list[int]) -> list[dict]:
+    return [
+        {"name": e.name, "properties": e.properties, "occurred_at": e.occurred_at, "source": e.source}
+        for e in Event.objects.filter(store=store, profile_id__in=profile_ids).order_by("occurred_at", "id")
+    ]
+
+
+def _mentions(text: str, needles: set[str], phone_digits: set[str]) -> bool:
+    lowered = text.lower()
+    if any(needle.lower() in lowered for needle in needles):
+        return True
+    digits = re.sub(r"\D", "", text)
+    return any(d in digits for d in phone_digits)
+
+
+def _national_digits(phones: set[str]) -> set[str]:
+    """The national part of each number (e.g. 4155552671), however it was formatted in a file."""
+    import phonenumbers
+
+    found = set()
+    for phone in phones:
+        try:
+            found.add(str(phonenumbers.parse(phone, None).national_number))
+        except phonenumbers.NumberParseException:
+            continue
+    return found
+
+
+def redact_for_profiles(store: Store, profile_ids: list[int], needles: set[str]) -> int:
+    """Erase request: keep only non-personal event properties, and none that mention the person."""
+    changed = 0
+    for event in Event.objects.filter(store=store, profile_id__in=profile_ids).iterator(chunk_size=1000):
+        kept = {
+            key: value for key, value in event.properties.items()
+            if key in NON_PERSONAL_EVENT_KEYS and not _mentions(json.dumps(value, default=str), needles, set())
+        }
+        if kept != event.properties:
+            Event.objects.filter(pk=event.pk).update(properties=kept)
+            changed += 1
+    return changed
+
+
+def redact_stored_payloads(store: Store, needles: set[str], phones: set[str]) -> int:
+    """Erase request: webhook payloads and uploaded files that mention the person are scrubbed."""
+    from textpilot.events.models import ImportJob, WebhookDelivery
+
+    phone_digits = _national_digits(phones)
+    redacted = 0
+    for delivery in WebhookDelivery.objects.filter(store=store).iterator(chunk_size=500):
+        if _mentions(json.dumps(delivery.payload, default=str), needles, phone_digits):
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(payload={"redacted": True, "topic": delivery.topic})
+            redacted += 1
+    for job in ImportJob.objects.filter(store=store):
+        for path in (job.file_path, job.rejected_file_path):
+            if path:
+                redacted += _drop_lines_mentioning(path, needles, phone_digits)
+        if job.errors_sample and _mentions(json.dumps(job.errors_sample, default=str), needles, phone_digits):
+            ImportJob.objects.filter(pk=job.pk).update(
+                errors_sample=[e for e in job.errors_sample if not _mentions(json.dumps(e, default=str), needles, phone_digits)]
+            )
+    return redacted
+
+
+def _drop_lines_mentioning(path: str, needles: set[str], phone_digits: set[str]) -> int:
+    import os
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        return 0
+    lines = file.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    kept = [line for index, line in enumerate(lines) if index == 0 or not _mentions(line, needles, phone_digits)]
+    if len(kept) == len(lines):
+        return 0
+    tmp = file.with_suffix(file.suffix + ".redacting")
+    tmp.write_text("".join(kept), encoding="utf-8")
+    os.replace(tmp, file)
+    return len(lines) - len(kept)

@@ -1,0 +1,63 @@
+from ninja import Query, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from textpilot.profiles import service
+from textpilot.profiles.schemas import ConsentIn, ConsentOut, IdentifyIn, ProfileIn, ProfileOut, ProfilePatch
+
+router = Router(tags=["profiles"])
+
+
+class ProfileSearch(Schema):
+    search: str = ""
+
+
+@router.post("/profiles", response={201: ProfileOut}, summary="Create a profile")
+def create_profile(request, payload: ProfileIn):
+    return Status(201, service.create_profile(request.store, **payload.dict()))
+
+
+@router.post("/profiles/identify", response={200: ProfileOut, 201: ProfileOut}, summary="Create or update a profile by its identifiers (merges duplicates)")
+def identify(request, payload: IdentifyIn):
+    fields = payload.dict(exclude_unset=True)
+    source = fields.pop("source", "api")
+    profile, created = service.identify(request.store, source=source, **fields)
+    return Status(201 if created else 200, profile)
+
+
+@router.get("/profiles", response=list[ProfileOut], summary="List profiles, newest first")
+@paginate(LimitOffsetPagination)
+def list_profiles(request, filters: Query[ProfileSearch]):
+    return service.search_profiles(request.store, filters.search)
+
+
+@router.get("/profiles/{profile_id}", response=ProfileOut, summary="Read a profile")
+def get_profile(request, profile_id: int):
+    return service.get_profile(request.store, profile_id)
+
+
+@router.patch("/profiles/{profile_id}", response=ProfileOut, summary="Change some fields of a profile")
+def update_profile(request, profile_id: int, payload: ProfilePatch):
+    return service.update_profile(request.store, profile_id, **payload.dict(exclude_unset=True))
+
+
+@router.post("/profiles/{profile_id}/consent", response={201: ConsentOut}, summary="Record a consent change (evidence)")
+def record_consent(request, profile_id: int, payload: ConsentIn):
+    profile = service.get_profile(request.store, profile_id)
+    data = payload.dict()
+    return Status(201, service.record_consent(request.store, profile, data.pop("status"), data.pop("source"), **data))
+
+
+@router.get("/profiles/{profile_id}/consent", response=list[ConsentOut], summary="The consent evidence trail")
+def consent_trail(request, profile_id: int):
+    profile = service.get_profile(request.store, profile_id)
+    return list(service.consent_trail(request.store, profile))
+
+
+@router.get("/profiles/{profile_id}/export", response=dict, summary="Everything stored about a person (privacy request)")
+def export_profile(request, profile_id: int):
+    return service.export_profile(request.store, service.get_profile(request.store, profile_id))
+
+
+@router.post("/profiles/{profile_id}/erase", response=ProfileOut, summary="Erase a person's personal data (privacy request)")
+def erase_profile(request, profile_id: int):
+    return service.erase_profile(request.store, service.get_profile(request.store, profile_id))

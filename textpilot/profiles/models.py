@@ -1,0 +1,126 @@
+"""Customers (profiles) and the append-only consent evidence trail."""
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now as utc_now
+
+from textpilot.stores.models import StoreOwned
+
+
+class ConsentStatus(models.TextChoices):
+    NEVER = "never", "Never subscribed"
+    PENDING = "pending", "Pending confirmation"
+    SUBSCRIBED = "subscribed", "Subscribed"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+
+class Gender(models.TextChoices):
+    UNKNOWN = "", "Unknown"
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+
+
+class Profile(StoreOwned):
+    phone = models.CharField(max_length=20, null=True, blank=True, help_text="E.164")
+    email = models.EmailField(max_length=254, null=True, blank=True)
+    external_id = models.CharField(max_length=128, null=True, blank=True, help_text="id in the store platform")
+    anonymous_id = models.CharField(max_length=64, null=True, blank=True, help_text="storefront visitor id (snippet cookie)")
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    gender = models.CharField(max_length=8, choices=Gender.choices, blank=True, default="")
+    language = models.CharField(max_length=16, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=64, blank=True, help_text="where the profile came from")
+    created_at = models.DateTimeField(default=utc_now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Set when this profile was merged into another (identify found both were one person).
+    # The row stays so its consent evidence keeps pointing at the profile it was given for.
+    merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_profiles")
+    erased_at = models.DateTimeField(null=True, blank=True, help_text="personal data erased on request")
+
+    # Current SMS consent, derived from the newest ConsentEvent (the trail is the evidence).
+    sms_status = models.CharField(max_length=16, choices=ConsentStatus.choices, default=ConsentStatus.NEVER)
+    sms_status_at = models.DateTimeField(null=True, blank=True)
+
+    # Order rollups, kept correct by commerce.service (the only writer of orders).
+    orders_count = models.PositiveIntegerField(default=0)
+    total_spent = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    average_order_value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "phone"], condition=Q(phone__isnull=False), name="profile_unique_phone"),
+            models.UniqueConstraint(fields=["store", "email"], condition=Q(email__isnull=False), name="profile_unique_email"),
+            models.UniqueConstraint(
+                fields=["store", "external_id"], condition=Q(external_id__isnull=False), name="profile_unique_external_id"
+            ),
+            models.UniqueConstraint(
+                fields=["store", "anonymous_id"], condition=Q(anonymous_id__isnull=False), name="profile_unique_anonymous_id"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["store", "created_at"], name="profile_store_created"),
+            models.Index(fields=["store", "sms_status"], name="profile_store_sms_status"),
+            models.Index(fields=["store", "total_spent"], name="profile_store_spent"),
+            models.Index(fields=["store", "last_order_at"], name="profile_store_last_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.phone or self.email or self.external_id or f"visitor {self.pk}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("consent events are append-only evidence; they cannot be changed")
+
+    def delete(self):
+        raise PermissionError("consent events are append-only evidence; they cannot be deleted")
+
+
+class ConsentEvent(StoreOwned):
+    """One change of consent, kept as legal evidence (TCPA: at least 4 years). Never updated or deleted."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        EMAIL = "email", "Email"
+
+    profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="consent_events")
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
+    status = models.CharField(max_length=16, choices=ConsentStatus.choices)
+    phone = models.CharField(max_length=64, blank=True, help_text="the number consent was given for (a keyed hash once erased)")
+    source = models.CharField(max_length=64, help_text="popup, keyword, checkout, import, api, inbound_stop, …")
+    keyword = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True)
+    consent_text = models.TextField(blank=True, help_text="the exact disclosure shown")
+    occurred_at = models.DateTimeField(default=utc_now)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "profile", "occurred_at"], name="consent_store_profile_time")]
+        ordering = ["occurred_at", "id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError("consent events are append-only evidence; they cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("consent events are append-only evidence; they cannot be deleted")

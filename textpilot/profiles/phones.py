@@ -1,0 +1,40 @@
+"""Phone numbers: parse anything a person types, keep E.164, and say why when it's not a number."""
+import phonenumbers
+from phonenumbers import NumberParseException
+
+from textpilot.common.errors import FieldError
+
+
+def normalize_phone(raw: str, default_region: str = "US", field: str = "phone", allow_short_code: bool = False) -> str:
+    """Returns the number in E.164 (e.g. +14155550123) or raises FieldError naming `field`."""
+    text = (raw or "").strip()
+    if not text:
+        raise FieldError("phone number is empty", field=field)
+    if allow_short_code and text.isdigit() and 3 <= len(text) <= 8:
+        return text  # a short code is a sender, not a subscriber number
+    try:
+        number = phonenumbers.parse(text, (default_region or "US").upper())
+    except NumberParseException as exc:
+        raise FieldError(f"{raw!r} is not a phone number ({exc._msg})", field=field) from None
+    if not phonenumbers.is_valid_number(number):
+        raise FieldError(f"{raw!r} is not a valid phone number for its country", field=field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_region(e164: str) -> str:
+    """ISO country of an E.164 number, '' if unknown."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
+    except NumberParseException:
+        return ""
+
+
+def phone_timezones(e164: str) -> tuple[str, ...]:
+    """Time zones the number may be in (several for big countries); () if unknown."""
+    from phonenumbers import timezone as pn_timezone
+
+    try:
+        zones = pn_timezone.time_zones_for_number(phonenumbers.parse(e164, None))
+    except NumberParseException:
+        return ()
+    return tuple(z for z in zones if z != "Etc/Unknown")

@@ -1,0 +1,102 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+
+class ProfileIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(None, max_length=40, examples=["+14155550123"])
+    email: str | None = Field(None, max_length=254)
+    external_id: str | None = Field(None, max_length=128)
+    first_name: str = Field("", max_length=100)
+    last_name: str = Field("", max_length=100)
+    gender: str = ""
+    language: str = Field("", max_length=16)
+    country: str = Field("", max_length=2)
+    city: str = Field("", max_length=100)
+    latitude: float | None = None
+    longitude: float | None = None
+    timezone: str = Field("", max_length=64)
+    properties: dict[str, Any] = {}
+    source: str = Field("api", max_length=64)
+
+
+class IdentifyIn(ProfileIn):
+    anonymous_id: str | None = Field(None, max_length=64, description="storefront visitor id to fold into this profile")
+
+
+class ProfilePatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(None, max_length=40)
+    email: str | None = Field(None, max_length=254)
+    external_id: str | None = Field(None, max_length=128)
+    first_name: str | None = Field(None, max_length=100)
+    last_name: str | None = Field(None, max_length=100)
+    gender: str | None = None
+    language: str | None = Field(None, max_length=16)
+    country: str | None = Field(None, max_length=2)
+    city: str | None = Field(None, max_length=100)
+    latitude: float | None = None
+    longitude: float | None = None
+    timezone: str | None = Field(None, max_length=64)
+    properties: dict[str, Any] | None = None
+    source: str | None = Field(None, max_length=64)
+
+
+class ProfileOut(Schema):
+    id: int
+    phone: str | None
+    email: str | None
+    external_id: str | None
+    first_name: str
+    last_name: str
+    gender: str
+    language: str
+    country: str
+    city: str
+    latitude: float | None
+    longitude: float | None
+    timezone: str
+    properties: dict[str, Any]
+    source: str
+    sms_status: str
+    sms_status_at: datetime | None
+    orders_count: int
+    total_spent: Decimal
+    average_order_value: Decimal
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConsentIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["subscribed", "unsubscribed", "pending"]
+    source: str = Field(..., min_length=1, max_length=64)
+    channel: Literal["sms", "email"] = "sms"
+    keyword: str = Field("", max_length=64)
+    ip_address: str | None = None
+    user_agent: str = Field("", max_length=1000)
+    consent_text: str = Field("", max_length=5000)
+    occurred_at: datetime | None = None
+
+
+class ConsentOut(Schema):
+    id: int
+    channel: str
+    status: str
+    phone: str
+    source: str
+    keyword: str
+    ip_address: str | None
+    user_agent: str
+    consent_text: str
+    occurred_at: datetime
+    recorded_at: datetime

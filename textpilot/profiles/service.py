@@ -1,0 +1,391 @@
+"""Profile rules: the only place that creates or changes profiles and consent."""
+import ipaddress
+import json
+import re
+import zoneinfo
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from textpilot.common.errors import Conflict, FieldError, NotFound
+from textpilot.profiles.models import ConsentEvent, ConsentStatus, Gender, Profile
+from textpilot.profiles.phones import normalize_phone, phone_region
+from textpilot.stores.models import Store
+
+IDENTIFIERS = ("phone", "email", "external_id", "anonymous_id")
+TEXT_LIMITS = {
+    "first_name": 100, "last_name": 100, "city": 100, "source": 64, "external_id": 128, "anonymous_id": 64,
+    "email": 254, "language": 16, "timezone": 64,
+}
+EDITABLE_FIELDS = (
+    *IDENTIFIERS, "first_name", "last_name", "gender", "language", "country", "city",
+    "latitude", "longitude", "timezone", "properties", "source",
+)
+MAX_PROPERTIES_BYTES = 16 * 1024
+MISSING_IDENTIFIER = "a profile needs a phone, an email, an external_id or an anonymous_id"
+LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def clean_profile_fields(store: Store, fields: dict) -> dict:
+    """Validate and normalise profile fields; raise FieldError naming the first bad one."""
+    clean: dict = {}
+    for name, value in fields.items():
+        if name not in EDITABLE_FIELDS:
+            raise FieldError(f"unknown profile field {name!r}", field=name)
+        if isinstance(value, str):
+            value = value.strip()
+        if name in TEXT_LIMITS and value is not None and len(str(value)) > TEXT_LIMITS[name]:
+            raise FieldError(f"{name} is longer than {TEXT_LIMITS[name]} characters", field=name)
+        if name == "phone":
+            value = normalize_phone(value, default_region=fields.get("country") or store.country) if value else None
+        elif name == "email":
+            if value:
+                value = value.lower()
+                try:
+                    validate_email(value)
+                except ValidationError:
+                    raise FieldError(f"{value!r} is not a valid email address", field="email") from None
+            else:
+                value = None
+        elif name in ("external_id", "anonymous_id"):
+            value = str(value) if value not in (None, "") else None
+        elif name == "gender":
+            value = (value or "").lower()
+            if value not in Gender.values:
+                raise FieldError(f"gender must be one of {', '.join(v for v in Gender.values if v)} or empty", field="gender")
+        elif name == "language":
+            if value and not LANGUAGE_RE.match(value):
+                raise FieldError(f"{value!r} is not a language code like 'en' or 'pt-BR'", field="language")
+        elif name == "country":
+            if value and (len(value) != 2 or not value.isalpha()):
+                raise FieldError("country must be a 2-letter ISO 3166 code", field="country")
+            value = (value or "").upper()
+        elif name in ("latitude", "longitude"):
+            limit = 90 if name == "latitude" else 180
+            if value is not None:
+                try:
+                    value = float(value)
+                except (TypeError, ValueError):
+                    raise FieldError(f"{name} must be a number", field=name) from None
+                if not -limit <= value <= limit:
+                    raise FieldError(f"{name} must be between -{limit} and {limit}", field=name)
+        elif name == "timezone":
+            if value and value not in zoneinfo.available_timezones():
+                raise FieldError(f"unknown time zone {value!r}", field="timezone")
+        elif name == "properties":
+            if value is None:
+                value = {}
+            if not isinstance(value, dict):
+                raise FieldError("properties must be a JSON object", field="properties")
+            if len(json.dumps(value, default=str)) > MAX_PROPERTIES_BYTES:
+                raise FieldError(f"properties are larger than {MAX_PROPERTIES_BYTES} bytes", field="properties")
+        clean[name] = value if value is not None or name in (*IDENTIFIERS, "latitude", "longitude") else ""
+    return clean
+
+
+def _check_identifiers_free(store: Store, clean: dict, exclude_pk: int | None = None) -> None:
+    for name in IDENTIFIERS:
+        value = clean.get(name)
+        if value:
+            clash = Profile.objects.filter(store=store, **{name: value})
+            if exclude_pk:
+                clash = clash.exclude(pk=exclude_pk)
+            if clash.exists():
+                raise Conflict(f"another profile in this store already has this {name.replace('_', ' ')}", field=name)
+
+
+def create_profile(store: Store, **fields) -> Profile:
+    clean = clean_profile_fields(store, fields)
+    if not any(clean.get(name) for name in IDENTIFIERS):
+        raise FieldError(MISSING_IDENTIFIER, field="phone")
+    if clean.get("phone") and not clean.get("country"):
+        clean["country"] = phone_region(clean["phone"])
+    _check_identifiers_free(store, clean)
+    try:
+        with transaction.atomic():
+            return Profile.objects.create(store=store, **clean)
+    except IntegrityError:
+        # A concurrent insert won the race for the same identifier.
+        _check_identifiers_free(store, clean)
+        raise
+
+
+def update_profile(store: Store, profile_id: int, **fields) -> Profile:
+    profile = get_profile(store, profile_id)
+    clean = clean_profile_fields(store, fields)
+    remaining = {name: clean.get(name, getattr(profile, name)) for name in IDENTIFIERS}
+    if not any(remaining.values()):
+        raise FieldError(MISSING_IDENTIFIER, field=next(iter(fields), "phone"))
+    _check_identifiers_free(store, clean, exclude_pk=profile.pk)
+    for name, value in clean.items():
+        setattr(profile, name, value)
+    profile.save(update_fields=[*clean, "updated_at"])
+    return profile
+
+
+def live_profiles(store: Store) -> QuerySet[Profile]:
+    """Profiles of the store that were not merged into another one."""
+    return Profile.objects.filter(store=store, merged_into__isnull=True)
+
+
+def get_profile(store: Store, profile_id: int) -> Profile:
+    """The profile, or the one it was merged into (old ids keep working)."""
+    profile = Profile.objects.filter(store=store, pk=profile_id).first()
+    for _ in range(10):  # merge chains are short; the bound guards against a cycle
+        if profile is None or profile.merged_into_id is None:
+            break
+        profile = Profile.objects.filter(store=store, pk=profile.merged_into_id).first()
+    if profile is None:
+        raise NotFound(f"no profile {profile_id} in this store", field="profile_id")
+    return profile
+
+
+def known_profiles(store: Store) -> QuerySet[Profile]:
+    """Live profiles that are people we can name: not storefront visitors known only by a cookie."""
+    return live_profiles(store).filter(Q(phone__isnull=False) | Q(email__isnull=False) | Q(external_id__isnull=False))
+
+
+def search_profiles(store: Store, query: str = "", include_visitors: bool = False) -> QuerySet[Profile]:
+    """Profiles of `store`, newest first, optionally matching a phone, email or name fragment.
+    Anonymous storefront visitors are left out unless asked for."""
+    profiles = live_profiles(store) if include_visitors else known_profiles(store)
+    query = (query or "").strip()
+    if query:
+        digits = re.sub(r"\D", "", query)
+        match = Q(email__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
+        if len(digits) >= 3:
+            match |= Q(phone__contains=digits)
+        profiles = profiles.filter(match)
+    return profiles.order_by("-created_at", "-id")
+
+
+def count_profiles(store: Store) -> dict:
+    profiles = known_profiles(store)
+    return {
+        "profiles": profiles.count(),
+        "sms_subscribers": profiles.filter(sms_status=ConsentStatus.SUBSCRIBED).count(),
+        "visitors": live_profiles(store).filter(phone__isnull=True, email__isnull=True, external_id__isnull=True).count(),
+    }
+
+
+@transaction.atomic
+def record_consent(
+    store: Store,
+    profile: Profile,
+    status: str,
+    source: str,
+    *,
+    channel: str = ConsentEvent.Channel.SMS,
+    keyword: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
+    consent_text: str = "",
+    occurred_at: datetime | None = None,
+) -> ConsentEvent:
+    """Append a consent event and move the profile's current status to it (if it is the newest)."""
+    if profile.store_id != store.pk:
+        raise NotFound("no such profile in this store", field="profile_id")
+    if status not in (ConsentStatus.SUBSCRIBED, ConsentStatus.UNSUBSCRIBED, ConsentStatus.PENDING):
+        raise FieldError("status must be subscribed, unsubscribed or pending", field="status")
+    if channel not in ConsentEvent.Channel.values:
+        raise FieldError(f"channel must be one of {', '.join(ConsentEvent.Channel.values)}", field="channel")
+    if not (source or "").strip():
+        raise FieldError("consent source is required (popup, keyword, checkout, import, …)", field="source")
+    if channel == ConsentEvent.Channel.SMS and not profile.phone:
+        raise FieldError("SMS consent needs a profile with a phone number", field="phone")
+    if ip_address:
+        try:
+            ip_address = str(ipaddress.ip_address(ip_address))
+        except ValueError:
+            raise FieldError(f"{ip_address!r} is not an IP address", field="ip_address") from None
+    occurred_at = occurred_at or timezone.now()
+    event = ConsentEvent.objects.create(
+        store=store, profile=profile, channel=channel, status=status, phone=profile.phone or "",
+        source=source.strip()[:64], keyword=(keyword or "").strip()[:64], ip_address=ip_address or None,
+        user_agent=user_agent or "", consent_text=consent_text or "", occurred_at=occurred_at,
+    )
+    if channel == ConsentEvent.Channel.SMS and (profile.sms_status_at is None or occurred_at >= profile.sms_status_at):
+        Profile.objects.filter(pk=profile.pk).update(sms_status=status, sms_status_at=occurred_at)
+        profile.sms_status, profile.sms_status_at = status, occurred_at
+    return event
+
+
+def consent_trail(store: Store, profile: Profile) -> QuerySet[ConsentEvent]:
+    """Evidence of the profile and of every profile merged into it."""
+    merged_ids = _merged_ids(store, profile)
+    return ConsentEvent.objects.filter(store=store, profile_id__in=merged_ids).order_by("occurred_at", "id")
+
+
+def _merged_ids(store: Store, profile: Profile) -> list[int]:
+    ids, frontier = [profile.pk], [profile.pk]
+    while frontier:
+        frontier = list(Profile.objects.filter(store=store, merged_into_id__in=frontier).values_list("pk", flat=True))
+        ids.extend(frontier)
+    return ids
+
+
+# --- identify: find-or-create by identifiers, merging duplicates --------------------------
+
+def identify(store: Store, *, source: str = "api", **fields) -> tuple[Profile, bool]:
+    """Upsert a profile by any of its identifiers (phone, email, external_id, anonymous_id).
+
+    Returns (profile, created). Identifiers that already belong to different profiles mean
+    those profiles are one person: they are merged into the oldest one (see merge_profiles).
+    Other fields given overwrite stored ones; `properties` are merged key by key."""
+    clean = clean_profile_fields(store, fields)
+    identifiers = {name: clean[name] for name in IDENTIFIERS if clean.get(name)}
+    if not identifiers:
+        raise FieldError(MISSING_IDENTIFIER, field="phone")
+    for attempt in range(2):
+        matches = list(profiles_matching(store, identifiers).order_by("created_at", "id"))
+        if not matches:
+            try:
+                with transaction.atomic():
+                    return create_profile(store, source=source, **clean), True
+            except (IntegrityError, Conflict):
+                if attempt:  # lost the race twice: something else is wrong
+                    raise
+                continue  # a concurrent identify created it first: merge into that one
+        with transaction.atomic():
+            primary = _pick_primary(matches)
+            for other in matches:
+                if other.pk != primary.pk:
+                    merge_profiles(store, primary, other)
+            primary.refresh_from_db()
+            updates = {name: value for name, value in clean.items() if name not in IDENTIFIERS and value not in ("", None)}
+            if "properties" in updates:
+                updates["properties"] = {**primary.properties, **updates["properties"]}
+            for name, value in identifiers.items():
+                if getattr(primary, name) != value:
+                    updates[name] = value
+            if updates:
+                for name, value in updates.items():
+                    setattr(primary, name, value)
+                primary.save(update_fields=[*updates, "updated_at"])
+            return primary, False
+    raise AssertionError("unreachable")
+
+
+def profiles_matching(store: Store, identifiers: dict) -> QuerySet[Profile]:
+    """Live profiles holding any of the given (clean) identifiers."""
+    match = Q()
+    for name, value in identifiers.items():
+        match |= Q(**{name: value})
+    return live_profiles(store).filter(match)
+
+
+def _pick_primary(matches: list[Profile]) -> Profile:
+    """The oldest profile that is more than an anonymous visitor; else the oldest."""
+    known = [p for p in matches if p.phone or p.email or p.external_id]
+    return (known or matches)[0]
+
+
+@transaction.atomic
+def merge_profiles(store: Store, primary: Profile, other: Profile) -> Profile:
+    """Fold `other` into `primary`: its events, orders and checkouts move over, its
+    identifiers and missing fields are taken when primary has none, and it is kept as a
+    tombstone (merged_into) so its consent evidence stays exactly as it was recorded."""
+    from textpilot.commerce import service as commerce
+    from textpilot.events import service as events
+
+    if primary.store_id != store.pk or other.store_id != store.pk or primary.pk == other.pk:
+        raise FieldError("profiles to merge must be two different profiles of this store", field="profile_id")
+    events.reassign_profile(store, other, primary)
+    commerce.reassign_profile(store, other, primary)
+    taken = {name: getattr(other, name) for name in IDENTIFIERS if getattr(other, name) and not getattr(primary, name)}
+    fill = {
+        name: getattr(other, name)
+        for name in ("first_name", "last_name", "gender", "language", "country", "city", "latitude", "longitude", "timezone")
+        if getattr(other, name) not in ("", None) and getattr(primary, name) in ("", None)
+    }
+    # Free the tombstone's identifiers first: they are unique per store.
+    Profile.objects.filter(pk=other.pk).update(
+        phone=None, email=None, external_id=None, anonymous_id=None, merged_into=primary, updated_at=timezone.now()
+    )
+    changes = {**taken, **fill, "properties": {**other.properties, **primary.properties}}
+    if other.sms_status_at and (primary.sms_status_at is None or other.sms_status_at > primary.sms_status_at):
+        changes.update(sms_status=other.sms_status, sms_status_at=other.sms_status_at)
+    Profile.objects.filter(pk=primary.pk).update(**changes, updated_at=timezone.now())
+    commerce.refresh_profile_rollups(store, primary.pk)
+    primary.refresh_from_db()
+    return primary
+
+
+# --- privacy: export and erase ------------------------------------------------------------
+
+def export_profile(store: Store, profile: Profile) -> dict:
+    """Everything stored about a person (their profile and every profile merged into it)."""
+    from django.forms.models import model_to_dict
+
+    from textpilot.commerce import service as commerce
+    from textpilot.events import service as events
+
+    ids = _merged_ids(store, profile)
+    person = model_to_dict(profile, exclude=["store", "merged_into"])
+    person.update(id=profile.pk, created_at=profile.created_at, updated_at=profile.updated_at, sms_status_at=profile.sms_status_at)
+    return {
+        "exported_at": timezone.now(),
+        "store": {"name": store.name, "slug": store.slug},
+        "profile": person,
+        "merged_profile_ids": ids[1:],
+        "consent": [
+            {
+                "channel": e.channel, "status": e.status, "phone": e.phone, "source": e.source, "keyword": e.keyword,
+                "ip_address": e.ip_address, "user_agent": e.user_agent, "consent_text": e.consent_text, "occurred_at": e.occurred_at,
+            }
+            for e in consent_trail(store, profile)
+        ],
+        "events": events.export_for_profiles(store, ids),
+        **commerce.export_for_profiles(store, ids),
+    }
+
+
+def _consent_phone_digest(store: Store, phone: str) -> str:
+    """Keyed hash of an erased number: proves consent for a number presented later, reveals nothing."""
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    key = hashlib.sha256(("consent-evidence:" + settings.SECRET_KEY).encode()).digest()
+    return "hmac:" + hmac.new(key, f"{store.pk}:{phone}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+@transaction.atomic
+def erase_profile(store: Store, profile: Profile) -> Profile:
+    """Erase a person's personal data (GDPR/CCPA request, Shopify customers/redact).
+
+    Identifiers, names, location and properties go; orders, events and rollups stay as
+    anonymous aggregates with personal fields scrubbed; consent evidence stays (the law asks
+    for it) with the phone replaced by a keyed hash. Stored webhook payloads and import
+    files that mention the person are redacted too."""
+    from textpilot.commerce import service as commerce
+    from textpilot.events import service as events
+
+    if profile.store_id != store.pk:
+        raise NotFound("no such profile in this store", field="profile_id")
+    ids = _merged_ids(store, profile)
+    people = list(Profile.objects.filter(pk__in=ids))
+    needles = {value for p in people for value in (p.phone, p.email, p.external_id) if value}
+    needles |= {event.phone for event in ConsentEvent.objects.filter(store=store, profile_id__in=ids) if event.phone}
+    phones = {n for n in needles if n.startswith("+")}
+
+    events.redact_for_profiles(store, ids, needles)
+    commerce.redact_for_profiles(store, ids)
+    events.redact_stored_payloads(store, needles, phones)
+    for phone in phones:
+        # The one sanctioned change to evidence rows: the number becomes its keyed hash.
+        models.QuerySet(ConsentEvent).filter(store=store, profile_id__in=ids, phone=phone).update(
+            phone=_consent_phone_digest(store, phone)
+        )
+    now = timezone.now()
+    Profile.objects.filter(pk__in=ids).update(
+        phone=None, email=None, external_id=None, anonymous_id=None, first_name="", last_name="", gender="",
+        city="", latitude=None, longitude=None, timezone="", properties={}, erased_at=now, updated_at=now,
+    )
+    profile.refresh_from_db()
+    return profile

@@ -1,0 +1,181 @@
+"""Django settings. Everything that differs between machines comes from the environment
+(see the configuration table in the README); defaults are safe for a single-machine demo."""
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from textpilot.logconfig import build_logging_config
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DATA_DIR = Path(os.environ.get("TEXTPILOT_DATA_DIR", BASE_DIR.parent / "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("TEXTPILOT_DEBUG", False)
+
+
+def _secret_key() -> str:
+    """Use TEXTPILOT_SECRET_KEY; otherwise keep a random key in the data dir (never in the repo)."""
+    key = os.environ.get("TEXTPILOT_SECRET_KEY")
+    if key:
+        return key
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        import secrets
+
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("TEXTPILOT_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("TEXTPILOT_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "huey.contrib.djhuey",
+    "textpilot.stores",
+    "textpilot.profiles",
+    "textpilot.events",
+    "textpilot.commerce",
+    "textpilot.segments",
+    "textpilot.messaging",
+    "textpilot.delivery",
+    "textpilot.campaigns",
+    "textpilot.flows",
+    "textpilot.growth",
+    "textpilot.analytics",
+    "textpilot.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "textpilot.stores.middleware.CurrentStoreMiddleware",
+    "textpilot.web.middleware.RequestLogMiddleware",
+]
+
+ROOT_URLCONF = "textpilot.urls"
+WSGI_APPLICATION = "textpilot.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "textpilot.web.context.dashboard_context",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DEFAULT_SQLITE_PATH = DATA_DIR / "textpilot.sqlite3"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE_PATH}"),
+        conn_max_age=int(os.environ.get("TEXTPILOT_DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while the worker writes; IMMEDIATE avoids the
+    # "database is locked" upgrade deadlock between two writers.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Background work (Huey) -------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+HUEY_IMMEDIATE = env_bool("TEXTPILOT_HUEY_IMMEDIATE", False)
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": os.environ.get("TEXTPILOT_QUEUE_NAME", "textpilot"),
+        "url": REDIS_URL,
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": int(os.environ.get("TEXTPILOT_WORKER_THREADS", "4")), "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": os.environ.get("TEXTPILOT_QUEUE_NAME", "textpilot"),
+        "filename": str(DATA_DIR / "queue.sqlite3"),
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": int(os.environ.get("TEXTPILOT_WORKER_THREADS", "4")), "worker_type": "thread"},
+    }
+
+# --- Auth / sessions ------------------------------------------------------------------
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("TEXTPILOT_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- Request limits ---------------------------------------------------------------------
+# Bodies above this are refused with 413 before any parsing happens.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TEXTPILOT_MAX_BODY_BYTES", str(1024 * 1024)))
+# Public storefront intake (/api/public/v1/): requests per minute per client IP, and the
+# proxies whose X-Forwarded-For is believed (IPs or networks).
+PUBLIC_RATE_PER_MIN = int(os.environ.get("TEXTPILOT_PUBLIC_RATE_PER_MIN", "120"))
+TRUSTED_PROXIES = env_list("TEXTPILOT_TRUSTED_PROXIES", "")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from it after `collectstatic`
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+LOG_LEVEL = os.environ.get("TEXTPILOT_LOG_LEVEL", "INFO")
+LOG_FORMAT = os.environ.get("TEXTPILOT_LOG_FORMAT", "console")  # "json" for machines
+LOGGING = build_logging_config(LOG_LEVEL, LOG_FORMAT)

@@ -1,0 +1,156 @@
+"""Store rules: creating stores, members, API keys and checking them."""
+import hashlib
+import hmac
+import secrets
+import zoneinfo
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from textpilot.common.errors import Conflict, FieldError, NotFound
+from textpilot.stores.models import ApiKey, Membership, Store
+
+API_KEY_PREFIX = "tp_"
+EDITABLE_STORE_FIELDS = ("name", "timezone", "currency", "country", "domain", "sender_name", "sender_phone", "support_email")
+TEXT_LIMITS = {"name": 200, "domain": 255, "sender_name": 64, "support_email": 254}
+
+
+def hash_api_key(raw_key: str) -> str:
+    # Keys carry 256 bits of randomness, so a plain SHA-256 is enough (no slow KDF needed),
+    # and it lets us find the key by an indexed equality lookup.
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def _validate_store_fields(fields: dict) -> dict:
+    clean = {}
+    for name, value in fields.items():
+        if name not in EDITABLE_STORE_FIELDS:
+            raise FieldError(f"unknown store setting {name!r}", field=name)
+        value = (value or "").strip() if isinstance(value, str) or value is None else value
+        if name == "name" and not value:
+            raise FieldError("store name is required", field="name")
+        if name in TEXT_LIMITS and len(value) > TEXT_LIMITS[name]:
+            raise FieldError(f"{name.replace('_', ' ')} is longer than {TEXT_LIMITS[name]} characters", field=name)
+        if name == "support_email" and value:
+            try:
+                validate_email(value)
+            except ValidationError:
+                raise FieldError(f"{value!r} is not a valid email address", field="support_email") from None
+        if name == "timezone" and value not in zoneinfo.available_timezones():
+            raise FieldError(f"unknown time zone {value!r}", field="timezone")
+        if name == "currency":
+            if len(value) != 3 or not value.isalpha():
+                raise FieldError("currency must be a 3-letter ISO 4217 code", field="currency")
+            value = value.upper()
+        if name == "country":
+            if len(value) != 2 or not value.isalpha():
+                raise FieldError("country must be a 2-letter ISO 3166 code", field="country")
+            value = value.upper()
+        if name == "sender_phone" and value:
+            from textpilot.profiles.phones import normalize_phone
+
+            value = normalize_phone(value, default_region=clean.get("country") or fields.get("country") or "US", field="sender_phone", allow_short_code=True)
+        clean[name] = value
+    return clean
+
+
+@transaction.atomic
+def create_store(name: str, slug: str | None = None, **settings) -> Store:
+    clean = _validate_store_fields({"name": name, **settings})
+    slug = slugify(slug or name)
+    if not slug:
+        raise FieldError("slug must contain letters or digits", field="slug")
+    if Store.objects.filter(slug=slug).exists():
+        raise Conflict(f"a store with slug {slug!r} already exists", field="slug")
+    return Store.objects.create(slug=slug, **clean)
+
+
+def update_store_settings(store: Store, **fields) -> Store:
+    clean = _validate_store_fields(fields)
+    for name, value in clean.items():
+        setattr(store, name, value)
+    store.save(update_fields=list(clean))
+    return store
+
+
+def get_store(slug: str) -> Store:
+    try:
+        return Store.objects.get(slug=slug)
+    except Store.DoesNotExist:
+        raise NotFound(f"no store with slug {slug!r}", field="store") from None
+
+
+def store_for_public_key(public_key: str) -> Store | None:
+    """The store a storefront snippet key belongs to (the key is public: it only writes events)."""
+    if not public_key:
+        return None
+    return Store.objects.filter(public_key=public_key).first()
+
+
+def add_member(store: Store, user, role: str = Membership.Role.STAFF) -> Membership:
+    if role not in Membership.Role.values:
+        raise FieldError(f"role must be one of {', '.join(Membership.Role.values)}", field="role")
+    membership, _ = Membership.objects.update_or_create(store=store, user=user, defaults={"role": role})
+    return membership
+
+
+def ensure_user(email: str, password: str, store: Store, role: str = Membership.Role.OWNER):
+    """Create (or reset the password of) a dashboard user and give them a role in `store`."""
+    User = get_user_model()
+    user, _ = User.objects.get_or_create(username=email, defaults={"email": email})
+    user.set_password(password)
+    user.save()
+    add_member(store, user, role)
+    return user
+
+
+def stores_for_user(user):
+    if not user.is_authenticated:
+        return Store.objects.none()
+    return Store.objects.filter(memberships__user=user).order_by("name")
+
+
+def role_of(user, store: Store) -> str | None:
+    membership = Membership.objects.filter(store=store, user=user).first()
+    return membership.role if membership else None
+
+
+def create_api_key(store: Store, name: str = "default") -> tuple[ApiKey, str]:
+    """Returns the stored key row and the raw key, which is never stored and cannot be shown again."""
+    name = (name or "").strip() or "default"
+    raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(store=store, name=name[:100], prefix=raw_key[:10], key_hash=hash_api_key(raw_key))
+    return api_key, raw_key
+
+
+def authenticate_api_key(raw_key: str) -> ApiKey | None:
+    if not raw_key or not raw_key.startswith(API_KEY_PREFIX):
+        return None
+    digest = hash_api_key(raw_key)
+    api_key = ApiKey.objects.select_related("store").filter(key_hash=digest, revoked_at__isnull=True).first()
+    # The lookup is by digest; the constant-time compare keeps timing independent of content.
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, digest):
+        return None
+    now = timezone.now()
+    # Write the "last used" stamp at most once a minute per key to keep the hot path read-only.
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return api_key
+
+
+def revoke_api_key(store: Store, key_id: int) -> ApiKey:
+    api_key = ApiKey.objects.filter(store=store, pk=key_id).first()
+    if api_key is None:
+        raise NotFound("no such API key in this store", field="key_id")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def list_api_keys(store: Store):
+    return ApiKey.objects.filter(store=store).order_by("-created_at")

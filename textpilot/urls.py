@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from textpilot.api import api
+from textpilot.events.shopify.webhooks import shopify_webhook
+from textpilot.web.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("", include("textpilot.events.snippet_urls")),
+    path("imports/", include("textpilot.events.import_urls")),
+    re_path(r"^webhooks/shopify/(?P<store_slug>[-\w]+)/?$", shopify_webhook, name="shopify_webhook"),
+    path("integrations/", include("textpilot.events.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("textpilot.web.urls")),
+]

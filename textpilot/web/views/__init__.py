@@ -1,0 +1,1 @@
+"""Dashboard views: thin, they call the domain services and render templates."""

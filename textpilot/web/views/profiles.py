@@ -1,0 +1,72 @@
+"""Profiles: searchable list (htmx live search, plain GET without JS) and a detail page."""
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from textpilot.analytics import service as analytics
+from textpilot.common.errors import NotFound
+from textpilot.events import service as events_service
+from textpilot.profiles import service as profiles_service
+from textpilot.web.views.common import dashboard_view, is_owner, page, require_owner
+
+PER_PAGE = 25
+DETAIL_EVENTS = 25
+DETAIL_ORDERS = 20
+
+
+@dashboard_view
+def profile_list(request):
+    query = request.GET.get("q", "").strip()[:100]
+    paginator = Paginator(profiles_service.search_profiles(request.store, query), PER_PAGE)
+    profiles_page = paginator.get_page(request.GET.get("page"))
+    htmx = getattr(request, "htmx", None)
+    # A history restore asks for the whole page even though it comes from htmx.
+    partial = bool(htmx) and not htmx.history_restore_request and htmx.target == "profile-results"
+    template = "web/profiles/_results.html" if partial else "web/profiles/list.html"
+    return page(request, template, "profiles", query=query, profiles_page=profiles_page, paginator=paginator)
+
+
+def _profile_or_404(request, profile_id: int):
+    try:
+        return profiles_service.get_profile(request.store, profile_id)
+    except NotFound:
+        raise Http404("no such profile in this store") from None
+
+
+@dashboard_view
+def profile_detail(request, profile_id: int):
+    store = request.store
+    profile = _profile_or_404(request, profile_id)
+    return page(
+        request, "web/profiles/detail.html", "profiles",
+        profile=profile,
+        consent_events=list(profiles_service.consent_trail(store, profile)),
+        events=list(events_service.events_of(store, profile)[:DETAIL_EVENTS]),
+        orders=list(analytics.orders_of_profile(store, profile, DETAIL_ORDERS)),
+        can_erase=is_owner(request) and profile.erased_at is None,
+    )
+
+
+@dashboard_view
+def profile_export(request, profile_id: int):
+    """Privacy request: everything about the person as a JSON download."""
+    profile = _profile_or_404(request, profile_id)
+    response = JsonResponse(profiles_service.export_profile(request.store, profile), encoder=DjangoJSONEncoder,
+                            json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="profile-{profile.pk}-export.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@dashboard_view
+def profile_erase(request, profile_id: int):
+    """Privacy request: erase personal data (owners only; consent evidence is kept, hashed)."""
+    require_owner(request)
+    profile = _profile_or_404(request, profile_id)
+    profiles_service.erase_profile(request.store, profile)
+    messages.success(request, "Personal data erased. Orders and events stay as anonymous totals; consent evidence is kept with the number hashed.")
+    return redirect("web:profile", profile_id=profile.pk)
