@@ -7,6 +7,19 @@ import pytest
 os.environ.setdefault("REDIS_URL_FOR_TESTS", os.environ.get("TEXTPILOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 
 
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL-only tests are deselected (not skipped) on SQLite: `make test` runs the
+    suite on both databases, so each of them runs exactly where it means something."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    kept = [item for item in items if item.get_closest_marker("postgresql_only") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
 @pytest.fixture(autouse=True)
 def huey_immediate():
     """Tasks run inline in tests unless a test starts a real worker itself."""

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 
@@ -41,7 +42,8 @@ def run_textpilot(env, *args, code=None):
 def worker_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["TEXTPILOT_DATA_DIR"] = str(tmp_path)
-    env["TEXTPILOT_QUEUE_NAME"] = f"test-{tmp_path.name}"
+    # Unique per run: Redis outlives the test session (the SQLite run, then the PostgreSQL one).
+    env["TEXTPILOT_QUEUE_NAME"] = f"test-{uuid.uuid4().hex}"
     return env
 
 

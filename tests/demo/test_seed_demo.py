@@ -304,7 +304,7 @@ def test_bad_arguments_are_refused(db):
     assert not Profile.objects.exists()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY path only")
+@pytest.mark.postgresql_only
 def test_postgresql_without_superuser_checks_keys_per_copy(db, monkeypatch):
     from textpilot.demo import writers
 
@@ -316,7 +316,7 @@ def test_postgresql_without_superuser_checks_keys_per_copy(db, monkeypatch):
         assert commerce.rollups_for(store, profile.pk)["orders_count"] == profile.orders_count
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY path only")
+@pytest.mark.postgresql_only
 def test_postgresql_orphan_rows_are_caught_when_triggers_are_off(db, monkeypatch):
     from textpilot.demo import generator
 
@@ -331,7 +331,7 @@ def test_postgresql_orphan_rows_are_caught_when_triggers_are_off(db, monkeypatch
     assert not Event.objects.exists() and not Profile.objects.exists()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY path only")
+@pytest.mark.postgresql_only
 def test_postgresql_big_load_path_rebuilds_the_indexes_it_dropped(db, monkeypatch):
     from textpilot.demo import writers
 
@@ -352,7 +352,7 @@ def test_postgresql_big_load_path_rebuilds_the_indexes_it_dropped(db, monkeypatc
     assert Event.objects.filter(store=store).count() == 500
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY path only")
+@pytest.mark.postgresql_only
 def test_postgresql_keeps_indexes_of_tables_shared_with_other_stores(db, other_store, monkeypatch):
     from textpilot.demo import writers
 
@@ -390,7 +390,7 @@ def test_columns_the_generator_does_not_write_get_what_the_orm_would_write(store
     assert profile.updated_at is not None and profile.created_at.year == 2025
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigger-free delete path of PostgreSQL")
+@pytest.mark.postgresql_only
 def test_postgresql_reset_refuses_to_orphan_rows_of_another_store(demo, other_store):
     # A row of another store that (wrongly) points at a demo profile must stop the reset whole.
     demo_profile = Profile.objects.filter(store=demo).first()

@@ -189,7 +189,11 @@ class CompiledTemplate:
             else:
                 return None
             parts.append(value)
-        return "".join(parts)
+        rendered = "".join(parts)
+        if "\r" in rendered:
+            # Liquid's limited output stream uses universal newlines: match it exactly.
+            rendered = rendered.replace("\r\n", "\n").replace("\r", "\n")
+        return rendered
 
 
 def _simple_plan(nodes: list) -> tuple | None:
