@@ -161,6 +161,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TEXTPILOT_MAX_BODY_BYTES", str
 # proxies whose X-Forwarded-For is believed (IPs or networks).
 PUBLIC_RATE_PER_MIN = int(os.environ.get("TEXTPILOT_PUBLIC_RATE_PER_MIN", "120"))
 TRUSTED_PROXIES = env_list("TEXTPILOT_TRUSTED_PROXIES", "")
+# Public base URL of this install (https://sms.example.com): providers post receipts and
+# inbound texts there. Empty: no per-message status callback URL is sent.
+TEXTPILOT_PUBLIC_URL = os.environ.get("TEXTPILOT_PUBLIC_URL", "")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

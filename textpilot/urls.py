@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("textpilot.events.snippet_urls")),
     path("imports/", include("textpilot.events.import_urls")),
     re_path(r"^webhooks/shopify/(?P<store_slug>[-\w]+)/?$", shopify_webhook, name="shopify_webhook"),
+    path("webhooks/", include("textpilot.delivery.urls")),
     path("integrations/", include("textpilot.events.urls")),
     path("admin/", admin.site.urls),
     path("", include("textpilot.web.urls")),

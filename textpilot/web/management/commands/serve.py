@@ -1,7 +1,7 @@
-"""`textpilot serve`: web server and worker together, for one machine (what `make demo` runs).
+"""`textpilot serve`: web server, worker and dispatcher together, for one machine (what `make demo` runs).
 
 Both run as child processes; Ctrl-C (or SIGTERM) stops both. For production, run the web
-(gunicorn textpilot.wsgi) and `textpilot worker` processes under your process manager instead."""
+(gunicorn textpilot.wsgi), `textpilot worker` and `textpilot dispatch` processes under your process manager instead."""
 import os
 import signal
 import subprocess
@@ -22,6 +22,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         env = os.environ.copy()
+        # Providers (and the simulated phone) post receipts and replies back to this address.
+        env.setdefault("TEXTPILOT_PUBLIC_URL", f"http://{opts['host']}:{opts['port']}")
         children = [
             subprocess.Popen([
                 sys.executable, "-m", "gunicorn", "textpilot.wsgi:application",
@@ -29,6 +31,7 @@ class Command(BaseCommand):
                 "--access-logfile", "-", "--graceful-timeout", "5",
             ], env=env),
             subprocess.Popen([sys.executable, "-m", "textpilot.cli", "worker"], env=env),
+            subprocess.Popen([sys.executable, "-m", "textpilot.cli", "dispatch"], env=env),
         ]
         self.stdout.write(self.style.SUCCESS(f"textpilot is running at http://{opts['host']}:{opts['port']}/"))
         if opts["login"]:

@@ -1,0 +1,256 @@
+"""The dispatcher: an asyncio loop per worker process that moves due messages to providers.
+
+For every active sender it repeatedly claims a batch (lease), runs the compliance gate,
+marks what may go as `sending` (committed), hands it to the provider paced by the sender's
+rate limit, and records the answers. Database work runs in threads; provider calls
+overlap. Orphans (a worker killed mid-call) are recovered by lookup at the provider, or
+marked `unknown` until a receipt settles them, never resent blindly.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from textpilot.delivery import claims, gate
+from textpilot.delivery.breaker import CircuitBreaker
+from textpilot.delivery.models import Sender
+from textpilot.delivery.providers.base import OutgoingText, Outcome, SendResult
+from textpilot.delivery.ratelimit import rate_limiter_for
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_BATCH = 500
+IDLE_POLL_SECONDS = 0.25
+SENDER_REFRESH_SECONDS = 5.0
+# Most a single provider call may take; kept well under the lease so a slow call ends
+# before another dispatcher may look at the message.
+CALL_TIMEOUT_SECONDS = min(30.0, claims.LEASE_SECONDS / 2)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def status_callback_base() -> str:
+    return getattr(settings, "TEXTPILOT_PUBLIC_URL", "").rstrip("/")
+
+
+class Dispatcher:
+    def __init__(self, *, owner: str | None = None, batch_size: int = DEFAULT_BATCH, threads: int = 4):
+        self.owner = owner or worker_name()
+        self.batch_size = batch_size
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dispatch-db")
+        self._providers: dict[int, tuple[float, object]] = {}  # sender id -> (options stamp, provider)
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self.sent = 0
+
+    async def _db(self, fn, *args, **kwargs):
+        def call():
+            close_old_connections()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                close_old_connections()
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set: one task per active sender, refreshed every few seconds."""
+        tasks: dict[int, asyncio.Task] = {}
+        log.info("dispatcher.started", owner=self.owner)
+        try:
+            while not stop.is_set():
+                senders = await self._db(lambda: list(Sender.objects.filter(active=True).select_related("store")))
+                for sender in senders:
+                    if sender.pk not in tasks or tasks[sender.pk].done():
+                        tasks[sender.pk] = asyncio.create_task(self._sender_loop(sender, stop))
+                await self.recover_orphans()
+                await self._db(_deliver_sim_receipts)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=SENDER_REFRESH_SECONDS)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            for task in tasks.values():
+                task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            await self.close()
+            log.info("dispatcher.stopped", owner=self.owner, sent=self.sent)
+
+    async def _sender_loop(self, sender: Sender, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                handled = await self.dispatch_sender_once(sender)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher.cycle_failed", sender_id=sender.pk)
+                handled = 0
+            if not handled:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=IDLE_POLL_SECONDS)
+                except asyncio.TimeoutError:
+                    pass
+            sender = await self._db(Sender.objects.select_related("store").get, pk=sender.pk)
+            if not sender.active:
+                return
+
+    async def run_until_idle(self, max_seconds: float = 60.0) -> int:
+        """Dispatch everything due now, then return the number of messages handled (tests,
+        benchmarks and the `dispatch --once` command)."""
+        deadline = time.monotonic() + max_seconds
+        total = 0
+        while time.monotonic() < deadline:
+            senders = await self._db(lambda: list(Sender.objects.filter(active=True).select_related("store")))
+            handled = sum(await asyncio.gather(*(self.dispatch_sender_once(s) for s in senders)))
+            await self.recover_orphans()
+            await self._db(_deliver_sim_receipts)
+            total += handled
+            if not handled:
+                break
+        return total
+
+    # --- one cycle for one sender ---------------------------------------------------------
+
+    async def dispatch_sender_once(self, sender: Sender) -> int:
+        breaker = self._breaker(sender.provider)
+        if not breaker.allow():
+            return 0
+        limiter = rate_limiter_for(sender)
+        # Claim no more than the sender may send in a couple of seconds: a slow toll-free
+        # number must not sit on hundreds of leases.
+        limit = max(1, min(self.batch_size, math.ceil(sender.rate_per_second * 2)))
+        token, claimed = await self._db(claims.claim_due, sender.pk, limit, self.owner)
+        if not claimed:
+            return 0
+        now = timezone.now()
+        decisions = await self._db(claims.gate_batch, claimed, now)
+        to_send = await self._db(claims.apply_gate, token, claimed, decisions, now)
+        if to_send:
+            provider = self._provider(sender)
+            texts = [self._outgoing(message, sender) for message in to_send]
+            results = await self._send_paced(provider, limiter, texts, breaker)
+            by_id = {m.pk: m for m in to_send}
+            counts = await self._db(claims.record_results, token, by_id, results, sender.provider)
+            self.sent += counts.get(Outcome.ACCEPTED.value, 0)
+        suppressed = sum(1 for d in decisions.values() if d.action == gate.SUPPRESS)
+        log.debug("dispatcher.cycle", sender_id=sender.pk, claimed=len(claimed), sent=len(to_send), suppressed=suppressed)
+        return len(claimed)
+
+    async def _send_paced(self, provider, limiter, texts: list[OutgoingText], breaker: CircuitBreaker) -> list[SendResult]:
+        """Hand texts over at the sender's rate: chunks leave as soon as their tokens are
+        due, and calls overlap (a 50 ms provider doesn't cap us at 20 texts a second)."""
+        calls = []
+        chunk: list[OutgoingText] = []
+        for text in texts:
+            wait = await limiter.reserve()
+            if wait > 0.005 and chunk:
+                calls.append(asyncio.create_task(self._call(provider, chunk, breaker)))
+                chunk = []
+            if wait > 0.005:
+                await asyncio.sleep(wait)
+            chunk.append(text)
+            if len(chunk) >= 50:
+                calls.append(asyncio.create_task(self._call(provider, chunk, breaker)))
+                chunk = []
+        if chunk:
+            calls.append(asyncio.create_task(self._call(provider, chunk, breaker)))
+        results: list[SendResult] = []
+        for batch in await asyncio.gather(*calls):
+            results.extend(batch)
+        return results
+
+    async def _call(self, provider, texts: list[OutgoingText], breaker: CircuitBreaker) -> list[SendResult]:
+        try:
+            results = await asyncio.wait_for(provider.send_batch(texts), timeout=CALL_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            # The provider may have taken them: never resend blindly.
+            breaker.record(False)
+            return [SendResult(t.message_id, Outcome.UNKNOWN, error="provider call timed out") for t in texts]
+        except Exception as exc:  # a provider bug must not lose the batch's bookkeeping
+            breaker.record(False)
+            log.exception("dispatcher.provider_error", provider=getattr(provider, "name", "?"))
+            return [SendResult(t.message_id, Outcome.UNKNOWN, error=f"{type(exc).__name__}: {exc}"[:500]) for t in texts]
+        for result in results:
+            breaker.record(result.outcome in (Outcome.ACCEPTED, Outcome.PERMANENT))
+        return results
+
+    def _outgoing(self, message, sender: Sender) -> OutgoingText:
+        base = status_callback_base()
+        callback = f"{base}/webhooks/{sender.provider}/{message.store.slug}/status?mid={message.pk}" if base else ""
+        return OutgoingText(
+            message_id=message.pk, store_id=message.store_id, to_phone=message.to_phone,
+            from_phone=message.from_phone or sender.from_number, body=message.body,
+            media_urls=tuple(message.media_urls or ()), status_callback_url=callback,
+        )
+
+    def _provider(self, sender: Sender):
+        from textpilot.delivery.service import provider_for
+
+        stamp = hash((sender.provider, repr(sorted(sender.options.items())), sender.credentials_encrypted))
+        cached = self._providers.get(sender.pk)
+        if cached is None or cached[0] != stamp:
+            self._providers[sender.pk] = (stamp, provider_for(sender))
+        return self._providers[sender.pk][1]
+
+    def _breaker(self, provider_name: str) -> CircuitBreaker:
+        if provider_name not in self._breakers:
+            self._breakers[provider_name] = CircuitBreaker(provider_name)
+        return self._breakers[provider_name]
+
+    # --- recovery -------------------------------------------------------------------------
+
+    async def recover_orphans(self) -> int:
+        orphans = await self._db(claims.expired_sending)
+        for message in orphans:
+            sender = message.sender
+            found, provider_id = None, None
+            if sender is not None:
+                provider = self._provider(sender)
+                if provider.supports_lookup:
+                    try:
+                        answer = await asyncio.wait_for(provider.lookup(self._outgoing(message, sender)), CALL_TIMEOUT_SECONDS)
+                        found, provider_id = answer.found, answer.provider_message_id
+                    except Exception:
+                        log.warning("dispatcher.lookup_failed", message_id=message.pk)
+                        continue  # try again next round rather than guess
+            outcome = await self._db(claims.resolve_orphan, message, found=found, provider_message_id=provider_id)
+            log.info("dispatcher.orphan", message_id=message.pk, outcome=outcome)
+        return len(orphans)
+
+    async def close(self) -> None:
+        for _, provider in self._providers.values():
+            try:
+                await provider.close()
+            except Exception:
+                log.warning("dispatcher.close_failed")
+        self._executor.shutdown(wait=False)
+
+
+def _deliver_sim_receipts() -> int:
+    from textpilot.delivery.providers.sim.provider import deliver_due_receipts
+
+    return deliver_due_receipts()
+
+
+def dispatch_until_idle(max_seconds: float = 60.0, **kwargs) -> int:
+    """Synchronous entry for tests and commands."""
+    async def run():
+        dispatcher = Dispatcher(**kwargs)
+        try:
+            return await dispatcher.run_until_idle(max_seconds)
+        finally:
+            await dispatcher.close()
+
+    return asyncio.run(run())

@@ -1,0 +1,95 @@
+"""Texts customers send us: stored, then STOP / START / HELP handled, everything else kept as a
+reply in the customer's conversation (growth keywords hook in through `KEYWORD_HANDLERS`)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import structlog
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from textpilot.common.errors import FieldError
+from textpilot.delivery import service
+from textpilot.delivery.models import Direction, Kind, Message, Origin, Status
+from textpilot.profiles import service as profiles
+from textpilot.profiles.models import ConsentStatus, Profile
+from textpilot.profiles.phones import normalize_phone
+from textpilot.stores.models import Store
+
+log = structlog.get_logger(__name__)
+
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+MAX_INBOUND_BODY = 5_000
+
+# Other keywords (growth issue: "JOIN", "VIP", …) register a handler here:
+# handler(store, profile, inbound_message, keyword) -> bool (True when it handled the text).
+KEYWORD_HANDLERS: list[Callable[[Store, Profile, Message, str], bool]] = []
+
+_TRIM_RE = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+
+
+def keyword_of(body: str) -> str:
+    """The whole message trimmed of spaces and punctuation, upper-cased ("Stop." -> "STOP")."""
+    return _TRIM_RE.sub("", body or "").upper()
+
+
+def receive_inbound(
+    store: Store, *, from_phone: str, to_phone: str, body: str, provider: str,
+    provider_message_id: str | None = None, media_urls: list[str] | tuple[str, ...] = (),
+) -> Message:
+    """Store an inbound text and act on it. A repeated webhook (same provider id) is stored once."""
+    try:
+        phone = normalize_phone(from_phone, default_region=store.country, field="from")
+    except FieldError:
+        raise
+    body = (body or "")[:MAX_INBOUND_BODY]
+    if provider_message_id:
+        existing = Message.objects.filter(provider=provider, provider_message_id=provider_message_id).first()
+        if existing is not None:
+            return existing
+    profile, _ = profiles.identify(store, phone=phone, source="inbound_sms")
+    sender = service.sender_for_number(store, to_phone)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                store=store, profile=profile, sender=sender, direction=Direction.INBOUND, to_phone=to_phone or "",
+                from_phone=phone, body=body, media_urls=list(media_urls), kind=Kind.TRANSACTIONAL, origin=Origin.INBOUND,
+                status=Status.RECEIVED, provider=provider, provider_message_id=provider_message_id or None,
+                sent_at=timezone.now(),
+            )
+    except IntegrityError:  # the same webhook delivered twice at once
+        return Message.objects.get(provider=provider, provider_message_id=provider_message_id)
+    keyword = keyword_of(body)
+    log.info("message.inbound", store=store.slug, message_id=message.pk, keyword=keyword if len(keyword) <= 16 else "")
+    _act_on(store, profile, message, keyword, sender)
+    return message
+
+
+def _act_on(store: Store, profile: Profile, message: Message, keyword: str, sender) -> None:
+    replies = service.reply_texts(store)
+    if keyword in OPT_OUT_WORDS:
+        was = profile.sms_status
+        profiles.record_consent(store, profile, ConsentStatus.UNSUBSCRIBED, source="inbound_keyword", keyword=keyword)
+        # One confirmation, and only when this STOP changed something (a second STOP gets silence).
+        if was != ConsentStatus.UNSUBSCRIBED:
+            _reply(store, profile, message, replies["stop"], sender, "stop")
+    elif keyword in OPT_IN_WORDS:
+        profiles.record_consent(store, profile, ConsentStatus.SUBSCRIBED, source="inbound_keyword", keyword=keyword)
+        _reply(store, profile, message, replies["start"], sender, "start")
+    elif keyword in HELP_WORDS:
+        _reply(store, profile, message, replies["help"], sender, "help")
+    else:
+        for handler in KEYWORD_HANDLERS:
+            if handler(store, profile, message, keyword):
+                return
+        # Nothing else to do: it is a reply in the conversation, shown in the inbox.
+
+
+def _reply(store: Store, profile: Profile, inbound: Message, text: str, sender, what: str) -> Message:
+    return service.send_message(
+        store, body=text, render=False, profile=profile, kind=Kind.TRANSACTIONAL, origin=Origin.KEYWORD_REPLY,
+        origin_key=f"reply:{inbound.pk}:{what}", sender=sender,
+    )

@@ -1,0 +1,332 @@
+"""Delivery rules: the only place that creates messages, senders and receipts.
+
+`send_message` is the one way to send a text: it validates, renders and stores the message
+as `queued` and returns at once; a dispatcher (delivery/dispatch.py, run by `textpilot
+worker`) applies the compliance gate at the last moment and hands it to the provider.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from textpilot.common.crypto import decrypt_secret, encrypt_secret
+from textpilot.common.errors import Conflict, FieldError, NotFound
+from textpilot.delivery.models import (
+    DEFAULT_RATE_PER_SECOND, FINAL_STATUSES, PRIORITY_MARKETING, PRIORITY_REPLY, PRIORITY_TRANSACTIONAL, STATUS_RANK,
+    ComplianceSettings, DeliveryReport, Direction, Kind, Message, NumberType, Origin, Sender, Status,
+)
+from textpilot.delivery.providers.base import ProviderConfigError, provider_class
+from textpilot.messaging.encoding import count_segments
+from textpilot.messaging.merge_context import build_context
+from textpilot.messaging.pricing import price_table
+from textpilot.messaging.templates import TemplateRenderError, compile_template
+from textpilot.profiles import service as profiles
+from textpilot.profiles.models import Profile
+from textpilot.profiles.phones import normalize_phone, phone_region
+from textpilot.stores.models import Store
+
+log = structlog.get_logger(__name__)
+
+MAX_MEDIA = 10
+DEFAULT_PRIORITY = {Origin.KEYWORD_REPLY: PRIORITY_REPLY, Origin.INBOX: PRIORITY_REPLY}
+
+
+# --- settings ------------------------------------------------------------------------------
+
+def compliance_settings(store: Store) -> ComplianceSettings:
+    found = ComplianceSettings.objects.filter(store=store).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return ComplianceSettings.objects.create(store=store)
+    except IntegrityError:  # created concurrently
+        return ComplianceSettings.objects.get(store=store)
+
+
+def update_compliance_settings(store: Store, **fields) -> ComplianceSettings:
+    settings = compliance_settings(store)
+    allowed = {f.name for f in ComplianceSettings._meta.get_fields()} - {"id", "store"}
+    for name, value in fields.items():
+        if name not in allowed:
+            raise FieldError(f"unknown compliance setting {name!r}", field=name)
+        if name == "allowed_countries":
+            if not isinstance(value, list) or not all(isinstance(c, str) and len(c.strip()) == 2 and c.strip().isalpha() for c in value):
+                raise FieldError("allowed_countries must be a list of two-letter country codes", field=name)
+            value = sorted({c.strip().upper() for c in value})
+        if name == "smart_sending_hours" and not (isinstance(value, int) and 0 <= value <= 168):
+            raise FieldError("smart_sending_hours must be a whole number of hours from 0 to 168", field=name)
+        if name == "daily_spend_cap" and value is not None:
+            try:
+                value = Decimal(str(value))
+            except ArithmeticError:
+                raise FieldError("daily_spend_cap must be an amount", field=name) from None
+            if value < 0:
+                raise FieldError("daily_spend_cap cannot be negative", field=name)
+        setattr(settings, name, value)
+    settings.save()
+    return settings
+
+
+def reply_texts(store: Store, settings: ComplianceSettings | None = None) -> dict[str, str]:
+    """The STOP/START/HELP replies of a store: its own wording, else sensible defaults."""
+    settings = settings or compliance_settings(store)
+    brand = store.brand
+    help_contact = f" or email {store.support_email}" if store.support_email else ""
+    return {
+        "stop": settings.stop_reply or f"{brand}: You are unsubscribed and will receive no more messages. Reply START to resubscribe.",
+        "start": settings.start_reply or f"{brand}: You are subscribed again. Msg & data rates may apply. Reply STOP to opt out, HELP for help.",
+        "help": settings.help_reply or f"{brand}: For help reply to this text{help_contact}. Msg & data rates may apply. Reply STOP to opt out.",
+    }
+
+
+# --- senders -------------------------------------------------------------------------------
+
+def create_sender(
+    store: Store, *, name: str, provider: str, from_number: str, number_type: str = NumberType.TEN_DLC,
+    rate_per_second: float | None = None, credentials: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None, is_default: bool | None = None,
+) -> Sender:
+    name = (name or "").strip()
+    if not name:
+        raise FieldError("a sender needs a name", field="name")
+    if number_type not in NumberType.values:
+        raise FieldError(f"number_type must be one of {', '.join(NumberType.values)}", field="number_type")
+    try:
+        cls = provider_class(provider)
+        cls.validate_config(dict(credentials or {}), dict(options or {}))
+    except ProviderConfigError as exc:
+        raise FieldError(str(exc), field=exc.field or "provider") from None
+    from_number = (from_number or "").strip()
+    if not from_number:
+        raise FieldError("a sender needs a number or sender id", field="from_number")
+    if from_number.startswith("+"):
+        from_number = normalize_phone(from_number)
+    rate = DEFAULT_RATE_PER_SECOND[number_type] if rate_per_second is None else float(rate_per_second)
+    if not 0 < rate <= 10_000:
+        raise FieldError("rate_per_second must be above 0 and at most 10,000", field="rate_per_second")
+    if Sender.objects.filter(store=store, name=name).exists():
+        raise Conflict(f"a sender named {name!r} already exists", field="name")
+    with transaction.atomic():
+        first = not Sender.objects.filter(store=store).exists()
+        make_default = first if is_default is None else is_default
+        if make_default:
+            Sender.objects.filter(store=store, is_default=True).update(is_default=False)
+        return Sender.objects.create(
+            store=store, name=name, provider=provider, from_number=from_number, number_type=number_type,
+            rate_per_second=rate, credentials_encrypted=encrypt_secret(json.dumps(dict(credentials or {}))) if credentials else "",
+            options={**cls.option_fields, **dict(options or {})}, is_default=make_default,
+        )
+
+
+def sender_credentials(sender: Sender) -> dict[str, str]:
+    return json.loads(decrypt_secret(sender.credentials_encrypted)) if sender.credentials_encrypted else {}
+
+
+def provider_for(sender: Sender):
+    """A provider instance configured for this sender."""
+    return provider_class(sender.provider)(credentials=sender_credentials(sender), options=sender.options)
+
+
+def list_senders(store: Store) -> QuerySet[Sender]:
+    return Sender.objects.filter(store=store)
+
+
+def get_sender(store: Store, sender_id: int) -> Sender:
+    try:
+        return Sender.objects.get(store=store, pk=sender_id)
+    except (Sender.DoesNotExist, ValueError, TypeError):
+        raise NotFound("no such sender in this store", field="sender_id") from None
+
+
+def default_sender(store: Store) -> Sender | None:
+    return Sender.objects.filter(store=store, active=True).order_by("-is_default", "id").first()
+
+
+def sender_for_number(store: Store, number: str) -> Sender | None:
+    return Sender.objects.filter(store=store, from_number=number).first()
+
+
+# --- sending -------------------------------------------------------------------------------
+
+def send_message(
+    store: Store, *, body: str, to: str | None = None, profile: Profile | None = None,
+    kind: str = Kind.TRANSACTIONAL, origin: str = Origin.API, origin_key: str | None = None,
+    media_urls: list[str] | tuple[str, ...] = (), sender: Sender | None = None,
+    context: Mapping[str, Any] | None = None, priority: int | None = None, send_after: datetime | None = None,
+    render: bool = True,
+) -> Message:
+    """Queue one text and return at once. `body` is a template (merge tags are rendered for
+    the recipient now); `origin_key` makes the call idempotent: the same key returns the
+    message created the first time. A body that fails to render for this recipient gives a
+    `failed` message with the reason (a campaign's other messages go on). `render=False`
+    sends `body` literally (keyword replies: a wording with braces must not become a tag)."""
+    if kind not in Kind.values:
+        raise FieldError(f"kind must be one of {', '.join(Kind.values)}", field="kind")
+    if origin not in Origin.values or origin == Origin.INBOUND:
+        raise FieldError(f"origin must be one of {', '.join(o for o in Origin.values if o != Origin.INBOUND)}", field="origin")
+    if not isinstance(body, str) or not body.strip():
+        raise FieldError("the message body is empty", field="body")
+    media = [str(url).strip() for url in media_urls or ()]
+    if len(media) > MAX_MEDIA or any(not url.startswith(("https://", "http://")) for url in media):
+        raise FieldError(f"media_urls takes at most {MAX_MEDIA} http(s) URLs", field="media_urls")
+    if origin_key is not None:
+        origin_key = str(origin_key).strip()[:200] or None
+        if origin_key:
+            existing = Message.objects.filter(store=store, origin_key=origin_key).first()
+            if existing is not None:
+                return existing
+    profile = _recipient(store, to, profile)
+    # A bad template is the caller's mistake: TemplateError is raised before anything is stored.
+    template = compile_template(body) if render else None
+    sender = sender or default_sender(store)
+    fields = dict(
+        store=store, profile=profile, sender=sender, direction=Direction.OUTBOUND, to_phone=profile.phone,
+        from_phone=sender.from_number if sender else "", media_urls=media, kind=kind, origin=origin,
+        origin_key=origin_key, priority=DEFAULT_PRIORITY.get(origin, PRIORITY_MARKETING if kind == Kind.MARKETING else PRIORITY_TRANSACTIONAL)
+        if priority is None else priority, send_after=send_after or timezone.now(),
+        provider=sender.provider if sender else "",
+    )
+    try:
+        text = template.render(build_context(store, profile, context)) if template else body
+    except TemplateRenderError as exc:
+        fields.update(body=body, status=Status.FAILED, status_reason=f"template: {exc}"[:255])
+        text = None
+    if text is not None:
+        if not text.strip():
+            fields.update(body=body, status=Status.FAILED, status_reason="template: the rendered text is empty")
+        elif sender is None:
+            fields.update(body=text, status=Status.FAILED, status_reason="no sender: add a sender in Settings → Senders")
+        else:
+            fields.update(body=text, **_cost_fields(store, text, profile.phone, bool(media), sender.provider))
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(**fields)
+    except IntegrityError:
+        if origin_key:  # the same request raced us: the other one's message is the answer
+            return Message.objects.get(store=store, origin_key=origin_key)
+        raise
+    log.info("message.queued", store=store.slug, message_id=message.pk, kind=kind, origin=origin, status=message.status)
+    return message
+
+
+def _recipient(store: Store, to: str | None, profile: Profile | None) -> Profile:
+    if profile is not None:
+        if profile.store_id != store.pk:
+            raise NotFound("no such profile in this store", field="profile_id")
+        if not profile.phone:
+            raise FieldError("this profile has no phone number", field="profile_id")
+        return profile
+    if not to:
+        raise FieldError("give a phone number (to) or a profile", field="to")
+    found, _ = profiles.identify(store, phone=to, source="message")
+    return found
+
+
+def _cost_fields(store: Store, text: str, phone: str, has_media: bool, provider: str) -> dict:
+    count = count_segments(text)
+    channel = "mms" if has_media else "sms"
+    price = price_table().price(phone_region(phone) or store.country, channel, provider)
+    cost = None if price.amount is None else (price.amount * count.segments if channel == "sms" else price.amount)
+    return {"encoding": count.encoding, "segments": count.segments, "estimated_cost": cost, "currency": price.currency}
+
+
+def get_message(store: Store, message_id: int) -> Message:
+    try:
+        return Message.objects.select_related("profile", "sender").get(store=store, pk=message_id)
+    except (Message.DoesNotExist, ValueError, TypeError):
+        raise NotFound("no such message in this store", field="message_id") from None
+
+
+def list_messages(store: Store, *, status: str | None = None, direction: str | None = None,
+                  kind: str | None = None, phone: str | None = None, profile_id: int | None = None) -> QuerySet[Message]:
+    messages = Message.objects.filter(store=store).select_related("profile")
+    if status:
+        messages = messages.filter(status=status)
+    if direction:
+        messages = messages.filter(direction=direction)
+    if kind:
+        messages = messages.filter(kind=kind)
+    if phone:
+        messages = messages.filter(to_phone__contains=phone) | messages.filter(from_phone__contains=phone)
+    if profile_id:
+        messages = messages.filter(profile_id=profile_id)
+    return messages.order_by("-created_at", "-id")
+
+
+def conversation(store: Store, profile: Profile) -> QuerySet[Message]:
+    """Both directions of one customer's texts, oldest first (the inbox and the Phone page)."""
+    return Message.objects.filter(store=store, profile=profile).order_by("created_at", "id")
+
+
+# --- receipts ------------------------------------------------------------------------------
+
+def apply_delivery_report(
+    store: Store, *, provider: str, status: str, provider_message_id: str | None = None,
+    message_id: int | None = None, error_code: str = "", reason: str = "", raw: Mapping | None = None,
+    cost: Decimal | None = None, occurred_at: datetime | None = None,
+) -> Message | None:
+    """Record a receipt and move the message forward. Statuses only move up in rank, so a
+    duplicate or late receipt (a "sent" after "delivered") changes nothing; the receipt is
+    still kept. A message stuck in `unknown` (its worker died mid-call) is reconciled here."""
+    if status not in (Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.FAILED):
+        raise FieldError(f"unknown delivery status {status!r}", field="status")
+    now = occurred_at or timezone.now()
+    with transaction.atomic():
+        messages = Message.objects.select_for_update().filter(store=store, direction=Direction.OUTBOUND)
+        message = None
+        if message_id is not None:
+            message = messages.filter(pk=message_id).first()
+        if message is None and provider_message_id:
+            message = messages.filter(provider=provider, provider_message_id=provider_message_id).first()
+        applied = False
+        if message is not None and STATUS_RANK[Status(status)] > STATUS_RANK[Status(message.status)]:
+            message.status, message.status_at = status, now
+            updates = ["status", "status_at"]
+            if provider_message_id and not message.provider_message_id:
+                message.provider_message_id = provider_message_id
+                updates.append("provider_message_id")
+            if message.sent_at is None:
+                message.sent_at = now
+                updates.append("sent_at")
+            if status == Status.DELIVERED:
+                message.delivered_at = now
+                updates.append("delivered_at")
+            if status in (Status.UNDELIVERED, Status.FAILED):
+                message.error_code, message.status_reason = (error_code or "")[:32], (reason or f"provider reported {status}")[:255]
+                updates += ["error_code", "status_reason"]
+            if cost is not None:
+                message.actual_cost = cost
+                updates.append("actual_cost")
+            message.save(update_fields=updates)
+            applied = True
+        elif message is not None and cost is not None and message.actual_cost is None:
+            Message.objects.filter(pk=message.pk).update(actual_cost=cost)
+        DeliveryReport.objects.create(
+            store=store, message=message, provider=provider, provider_message_id=(provider_message_id or "")[:128],
+            status=status, error_code=(error_code or "")[:32], raw=dict(raw or {}), applied=applied,
+        )
+    log.info("message.receipt", store=store.slug, provider=provider, message_id=getattr(message, "pk", None),
+             status=status, applied=applied)
+    return message
+
+
+def is_final(message: Message) -> bool:
+    return message.status in FINAL_STATUSES
+
+
+def record_carrier_opt_out(store: Store, profile: Profile, provider: str, error_code: str) -> None:
+    """The carrier says this number opted out (Twilio 21610): same as a STOP from them."""
+    from textpilot.profiles.models import ConsentStatus
+
+    if profile.sms_status != ConsentStatus.UNSUBSCRIBED:
+        profiles.record_consent(store, profile, ConsentStatus.UNSUBSCRIBED, source=f"carrier_opt_out:{provider}",
+                                keyword=error_code)
