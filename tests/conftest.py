@@ -7,6 +7,17 @@ import pytest
 os.environ.setdefault("REDIS_URL_FOR_TESTS", os.environ.get("TEXTPILOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A test database of our own on PostgreSQL: several test runs (and the CI) may share
+    one server, and a fixed name would make them drop each other's database."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if "postgresql" in database["ENGINE"]:
+        database.setdefault("TEST", {})["NAME"] = f"test_textpilot_{os.getpid()}"
+
+
 def pytest_collection_modifyitems(config, items):
     """PostgreSQL-only tests are deselected (not skipped) on SQLite: `make test` runs the
     suite on both databases, so each of them runs exactly where it means something."""

@@ -7,6 +7,7 @@ from ninja.errors import AuthenticationError
 
 from textpilot.common.errors import DomainError
 from textpilot.commerce.api import router as commerce_router
+from textpilot.delivery.api import router as delivery_router
 from textpilot.events.api import router as events_router
 from textpilot.events.imports_api import router as imports_router
 from textpilot.messaging.api import router as messaging_router
@@ -19,7 +20,7 @@ logger = logging.getLogger("textpilot.api")
 api = NinjaAPI(
     title="textpilot API",
     version="1",
-    description="Profiles, consent, events and orders of one store. Authenticate with `Authorization: Bearer <API key>`.",
+    description="Profiles, consent, events, orders and messages of one store. Authenticate with `Authorization: Bearer <API key>`.",
     auth=StoreApiKeyAuth(),
     urls_namespace="api-v1",
     docs_url="/docs",
@@ -31,6 +32,7 @@ api.add_router("/", events_router)
 api.add_router("/", imports_router)
 api.add_router("/", commerce_router)
 api.add_router("/", messaging_router)
+api.add_router("/", delivery_router)
 
 
 @api.exception_handler(DomainError)

@@ -12,12 +12,13 @@ import asyncio
 import math
 import os
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from textpilot.delivery import claims, gate
@@ -235,7 +236,24 @@ class Dispatcher:
                 await provider.close()
             except Exception:
                 log.warning("dispatcher.close_failed")
-        self._executor.shutdown(wait=False)
+        await asyncio.get_running_loop().run_in_executor(None, self._close_thread_connections)
+        self._executor.shutdown(wait=True)
+
+    def _close_thread_connections(self) -> None:
+        """Close the database connection of every executor thread (a dropped test database
+        or a stopped worker must not leave sessions behind)."""
+        threads = self._executor._max_workers
+        barrier = threading.Barrier(threads)
+
+        def close_mine():
+            connections.close_all()
+            try:
+                barrier.wait(timeout=5)  # hold this thread so each task lands on another one
+            except threading.BrokenBarrierError:
+                pass
+
+        for future in [self._executor.submit(close_mine) for _ in range(threads)]:
+            future.result()
 
 
 def _deliver_sim_receipts() -> int:

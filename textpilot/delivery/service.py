@@ -239,6 +239,10 @@ def _cost_fields(store: Store, text: str, phone: str, has_media: bool, provider:
     return {"encoding": count.encoding, "segments": count.segments, "estimated_cost": cost, "currency": price.currency}
 
 
+def message_for_origin_key(store: Store, origin_key: str) -> Message | None:
+    return Message.objects.filter(store=store, origin_key=origin_key).first()
+
+
 def get_message(store: Store, message_id: int) -> Message:
     try:
         return Message.objects.select_related("profile", "sender").get(store=store, pk=message_id)

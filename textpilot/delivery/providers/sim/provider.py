@@ -57,12 +57,24 @@ class SimProvider(Provider):
         return LookupResult(found=row is not None, provider_message_id=row)
 
 
-def _log_accepted(accepted, options) -> None:
-    from django.db import close_old_connections
+def _in_own_connection(fn):
+    """The carrier's writes run on asgiref's worker threads: close the connection after each
+    call so no session outlives the dispatcher (a test database could not be dropped)."""
+    def wrapper(*args, **kwargs):
+        from django.db import connections
 
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return wrapper
+
+
+@_in_own_connection
+def _log_accepted(accepted, options) -> None:
     from textpilot.delivery.models import SimDelivery
 
-    close_old_connections()
     now = timezone.now()
     due = now + dt.timedelta(seconds=float(options["dlr_delay_s"]))
     undelivered_rate = float(options["undelivered_rate"])
@@ -75,12 +87,10 @@ def _log_accepted(accepted, options) -> None:
     ])
 
 
+@_in_own_connection
 def _find(message_id: int) -> str | None:
-    from django.db import close_old_connections
-
     from textpilot.delivery.models import SimDelivery
 
-    close_old_connections()
     return SimDelivery.objects.filter(client_ref=str(message_id)).values_list("provider_message_id", flat=True).first()
 
 
