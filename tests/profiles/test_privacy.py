@@ -43,11 +43,32 @@ def build_person(store, tmp_path):
     WebhookDelivery.objects.create(store=store, topic="customers/update", webhook_id="w1",
                                    payload={"id": 1, "email": EMAIL, "phone": "+1 (415) 555-2671"})
     WebhookDelivery.objects.create(store=store, topic="products/update", webhook_id="w2", payload={"id": 2, "title": "Tent"})
+    _texts_with(store, ann)
     upload = tmp_path / "customers.csv"
     upload.write_text(f"phone,email\n(415) 555-2671,{EMAIL}\n+14155550000,other@example.com\n")
     ImportJob.objects.create(store=store, original_filename="customers.csv", file_path=str(upload),
                              errors_sample=[{"row": 2, "column": "email", "reason": f"duplicate of {EMAIL}"}])
     return ann, upload
+
+
+def _texts_with(store, ann):
+    """A text sent (with its provider call, receipt and the carrier's log) and one received."""
+    from textpilot.delivery import claims, inbound
+    from textpilot.delivery import service as delivery
+    from textpilot.delivery.models import SimDelivery
+    from textpilot.delivery.providers.base import Outcome, SendResult
+
+    delivery.create_sender(store, name="Sim", provider="sim", from_number="+14155550100")
+    message = delivery.send_message(store, profile=ann, body="Hi {{ first_name }} Lee, your tent shipped")
+    token, claimed = claims.claim_due(message.sender_id, 10, "test")
+    claims.apply_gate(token, claimed, {m.pk: claims.gate.Decision("send") for m in claimed}, message.created_at)
+    claims.record_results(token, {m.pk: m for m in claimed}, [SendResult(
+        message.pk, Outcome.ACCEPTED, provider_message_id="SM1", request={"To": PHONE, "Body": message.body})], "sim")
+    SimDelivery.objects.create(store_id=store.pk, client_ref=str(message.pk), provider_message_id="SM1",
+                               to_phone=PHONE, from_phone="+14155550100", body=message.body)
+    delivery.apply_delivery_report(store, provider="sim", provider_message_id="SM1", status="delivered",
+                                   raw={"To": PHONE, "MessageStatus": "delivered"})
+    inbound.receive_inbound(store, from_phone=PHONE, to_phone="+14155550100", body=f"Ann Lee here, {EMAIL}", provider="sim")
 
 
 def test_export_contains_everything(api, store, tmp_path):
@@ -60,6 +81,7 @@ def test_export_contains_everything(api, store, tmp_path):
     assert {e["name"] for e in data["events"]} == {"viewed_product", "started_checkout"}
     assert data["orders"][0]["shipping"]["address1"] == "1 Main St"
     assert len(data["merged_profile_ids"]) == 1
+    assert [(m["direction"], m["status"]) for m in data["messages"]] == [("outbound", "delivered"), ("inbound", "received")]
 
 
 def test_erase_leaves_no_personal_data_anywhere(api, store, other_store, tmp_path):

@@ -57,11 +57,16 @@ def test_profile_page_shows_identity_consent_events_and_orders(owner_client, sho
                    consent_text="Reply STOP to opt out.", occurred_at=datetime(2024, 3, 1, 2, 0, tzinfo=ZoneInfo("UTC")))
     shop.event(store, ann, "viewed_product", {"title": "Trail Tent"})
     shop.order(store, "A-1", "120.00", ann, payment_status="paid", order_number="#1001")
+    from textpilot.delivery import inbound
+
+    inbound.receive_inbound(store, from_phone=ann.phone, to_phone="+14155550100", body="Do you ship tents to Canada?",
+                            provider="sim")
     response = owner_client.get(reverse("web:profile", args=[ann.pk]))
     assert response.status_code == 200
     html = response.content.decode()
     for text in ("Ann Lee", "ann@example.com", "Austin", "favorite", "tents", "items",
-                 "JOIN", "203.0.113.9", "Reply STOP to opt out.", "Viewed product", "Trail Tent", "#1001", "$120.00"):
+                 "JOIN", "203.0.113.9", "Reply STOP to opt out.", "Viewed product", "Trail Tent", "#1001", "$120.00",
+                 "Do you ship tents to Canada?", "Received"):
         assert text in html, text
     assert "Feb 29, 2024 21:00" in html  # consent time in the store's time zone (New York)
 

@@ -8,8 +8,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Avg, Count, DecimalField, F, Max, Min, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Avg, Count, DecimalField, Max, Min, Q, Sum
 from django.utils import timezone
 
 from textpilot.commerce.models import COUNTED_PAYMENT_STATUSES, Checkout, Order, OrderLine, PaymentStatus, Product

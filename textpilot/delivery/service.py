@@ -334,3 +334,33 @@ def record_carrier_opt_out(store: Store, profile: Profile, provider: str, error_
     if profile.sms_status != ConsentStatus.UNSUBSCRIBED:
         profiles.record_consent(store, profile, ConsentStatus.UNSUBSCRIBED, source=f"carrier_opt_out:{provider}",
                                 keyword=error_code)
+
+
+# --- privacy (called by profiles.service export/erase) -----------------------------------
+
+def export_for_profiles(store: Store, profile_ids: list[int]) -> list[dict]:
+    return [
+        {"direction": m.direction, "to": m.to_phone, "from": m.from_phone, "body": m.body, "media_urls": m.media_urls,
+         "kind": m.kind, "origin": m.origin, "status": m.status, "created_at": m.created_at, "sent_at": m.sent_at,
+         "delivered_at": m.delivered_at}
+        for m in Message.objects.filter(store=store, profile_id__in=profile_ids).order_by("created_at", "id")
+    ]
+
+
+def redact_for_profiles(store: Store, profile_ids: list[int], phones: set[str]) -> int:
+    """Erase what texts say and where they went; keep status, segments and cost (anonymous
+    delivery and spend figures). Provider call records and receipts lose their payloads,
+    and the simulated carrier's log forgets the number too."""
+    from textpilot.delivery.models import DeliveryAttempt, SimDelivery
+
+    messages = Message.objects.filter(store=store, profile_id__in=profile_ids)
+    ids = list(messages.values_list("pk", flat=True))
+    DeliveryAttempt.objects.filter(store=store, message_id__in=ids).update(request={}, response={}, error="")
+    DeliveryReport.objects.filter(store=store, message_id__in=ids).update(raw={})
+    for phone in phones:
+        DeliveryReport.objects.filter(store=store, raw__icontains=phone).update(raw={})
+        SimDelivery.objects.filter(store_id=store.pk, to_phone=phone).update(to_phone="", body="[erased]")
+        SimDelivery.objects.filter(store_id=store.pk, from_phone=phone).update(from_phone="", body="[erased]")
+    outbound = messages.filter(direction=Direction.OUTBOUND).update(to_phone="", body="[erased]", media_urls=[])
+    inbound = messages.filter(direction=Direction.INBOUND).update(from_phone="", body="[erased]", media_urls=[])
+    return outbound + inbound

@@ -322,6 +322,7 @@ def export_profile(store: Store, profile: Profile) -> dict:
     from django.forms.models import model_to_dict
 
     from textpilot.commerce import service as commerce
+    from textpilot.delivery import service as delivery
     from textpilot.events import service as events
 
     ids = _merged_ids(store, profile)
@@ -340,6 +341,7 @@ def export_profile(store: Store, profile: Profile) -> dict:
             for e in consent_trail(store, profile)
         ],
         "events": events.export_for_profiles(store, ids),
+        "messages": delivery.export_for_profiles(store, ids),
         **commerce.export_for_profiles(store, ids),
     }
 
@@ -364,6 +366,7 @@ def erase_profile(store: Store, profile: Profile) -> Profile:
     for it) with the phone replaced by a keyed hash. Stored webhook payloads and import
     files that mention the person are redacted too."""
     from textpilot.commerce import service as commerce
+    from textpilot.delivery import service as delivery
     from textpilot.events import service as events
 
     if profile.store_id != store.pk:
@@ -376,6 +379,7 @@ def erase_profile(store: Store, profile: Profile) -> Profile:
 
     events.redact_for_profiles(store, ids, needles)
     commerce.redact_for_profiles(store, ids)
+    delivery.redact_for_profiles(store, ids, phones)
     events.redact_stored_payloads(store, needles, phones)
     for phone in phones:
         # The one sanctioned change to evidence rows: the number becomes its keyed hash.

@@ -1,7 +1,6 @@
 """A customers CSV with good, bad and duplicate rows: exact counts, reasons with row numbers,
 the rejected-rows file, and consent evidence only where the file states it."""
 import csv
-import io
 from datetime import datetime, timezone
 
 import pytest

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from textpilot.analytics import service as analytics
 from textpilot.common.errors import NotFound
+from textpilot.delivery import service as delivery_service
 from textpilot.events import service as events_service
 from textpilot.profiles import service as profiles_service
 from textpilot.web.views.common import dashboard_view, is_owner, page, require_owner
@@ -15,6 +16,7 @@ from textpilot.web.views.common import dashboard_view, is_owner, page, require_o
 PER_PAGE = 25
 DETAIL_EVENTS = 25
 DETAIL_ORDERS = 20
+DETAIL_MESSAGES = 20
 
 
 @dashboard_view
@@ -46,6 +48,7 @@ def profile_detail(request, profile_id: int):
         consent_events=list(profiles_service.consent_trail(store, profile)),
         events=list(events_service.events_of(store, profile)[:DETAIL_EVENTS]),
         orders=list(analytics.orders_of_profile(store, profile, DETAIL_ORDERS)),
+        messages_of_profile=list(delivery_service.conversation(store, profile).order_by("-created_at", "-id")[:DETAIL_MESSAGES]),
         can_erase=is_owner(request) and profile.erased_at is None,
     )
 
