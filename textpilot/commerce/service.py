@@ -252,7 +252,9 @@ def emit_order_events(store: Store, order: Order, source: str = "") -> list[str]
     }
     for name, applies in ORDER_EVENTS:
         if applies(order):
-            occurred_at = order.placed_at if name == "placed_order" else (order.cancelled_at if name == "cancelled_order" else None)
+            # Paid/fulfilled/delivered carry no time of their own: the platform's updated_at of
+            # the state that shows them is the best we know (else now, when we learn it).
+            occurred_at = {"placed_order": order.placed_at, "cancelled_order": order.cancelled_at}.get(name, order.source_updated_at)
             _, created = events.record_event(
                 store, order.profile, name, properties, occurred_at=occurred_at,
                 idempotency_key=f"order:{order.external_id}:{name}", source=source,
