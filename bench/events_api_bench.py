@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 import harness
-from profile_api_bench import SETUP_SCRIPT, Server, sequential
+from harness import Server
+from profile_api_bench import SETUP_SCRIPT, sequential
 
 NAME = "events_api"
 TITLE = "Event intake: POST /api/v1/events and /events/batch over HTTP vs in-process"

@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -310,3 +311,40 @@ def render_results_md(results: list[dict]) -> str:
 def regenerate_results_md() -> Path:
     RESULTS_MD.write_text(render_results_md(load_results()))
     return RESULTS_MD
+
+
+# -- a real web server for HTTP benchmarks ----------------------------------------------
+class Server:
+    def __init__(self, env: dict, log: Path):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "textpilot.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", "2", "--graceful-timeout", "5", "--timeout", "60"],
+            env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}")
+            try:
+                httpx.get(f"{self.base_url}/healthz", timeout=2)  # any answer (even 503: no worker) means it serves
+                return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer in time")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()

@@ -14,7 +14,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -84,42 +83,6 @@ def payloads(count: int, offset: int, seed: int) -> list[dict]:
             "properties": {"plan": "bench", "i": i}, "source": "api",
         })
     return out
-
-
-class Server:
-    def __init__(self, env: dict, log: Path):
-        self.port = harness.free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "textpilot.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "2", "--graceful-timeout", "5", "--timeout", "60"],
-            env=env, cwd=harness.ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}")
-            try:
-                httpx.get(f"{self.base_url}/healthz", timeout=2)  # any answer (even 503: no worker) means it serves
-                return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not answer in time")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
 
 
 def _client(base_url: str, key: str):
@@ -194,7 +157,7 @@ def measure_database(label: str, database_url: str | None, data_dir: Path, sizes
     n_lat, n_thr, limit = sizes["latency"], sizes["throughput"], sizes["phase_seconds"]
     bodies = payloads(20 + n_lat + n_thr, 0, seed)
     warmup, create_seq, create_con = bodies[:20], bodies[20:20 + n_lat], bodies[20 + n_lat:]
-    server = Server(env, data_dir / "gunicorn.log")
+    server = harness.Server(env, data_dir / "gunicorn.log")
     try:
         server.wait_ready()
         # Warm-up (imports, connections, first queries) on throwaway profiles.

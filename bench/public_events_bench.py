@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import harness
-from profile_api_bench import Server
+from harness import Server
 
 NAME = "public_events"
 TITLE = "Public snippet intake: track/identify over HTTP, per-IP rate limit in the database or Redis"

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
-from profile_api_bench import Server  # noqa: E402
+from harness import Server  # noqa: E402
 
 NAME = "shopify_webhook_burst"
 TITLE = "Shopify webhooks: 10,000-webhook burst with duplicates and out-of-order updates"
