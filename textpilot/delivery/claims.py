@@ -39,12 +39,14 @@ def claim_due(sender_id: int, limit: int, owner: str, now: dt.datetime | None = 
     expires = now + dt.timedelta(seconds=LEASE_SECONDS)
     table = Message._meta.db_table
     due = ("status = %s AND sender_id = %s AND send_after <= %s AND (lease_expires_at IS NULL OR lease_expires_at < %s)")
-    params = [Status.QUEUED, sender_id, now, now]
+    # Raw SQL needs the backend's own datetime format (SQLite compares them as text).
+    db_now, db_expires = (connection.ops.adapt_datetimefield_value(value) for value in (now, expires))
+    params = [Status.QUEUED, sender_id, db_now, db_now]
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     sql = (f"UPDATE {table} SET lease_owner = %s, lease_expires_at = %s WHERE id IN ("
            f"SELECT id FROM {table} WHERE {due} ORDER BY priority, send_after, id LIMIT %s{lock})")
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [token, expires, *params, limit])
+        cursor.execute(sql, [token, db_expires, *params, limit])
         if cursor.rowcount == 0:
             return token, []
     claimed = list(Message.objects.filter(lease_owner=token, status=Status.QUEUED).select_related("profile", "store")
