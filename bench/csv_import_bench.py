@@ -147,10 +147,7 @@ def import_once(label: str, database_url: str | None, work: Path, csv_path: Path
     data_dir = work / label
     data_dir.mkdir()
     env = harness.textpilot_env(database_url, data_dir)
-    migrate = harness.run_child_with_rusage(harness.textpilot("migrate", "--noinput", "-v", "0"), env=env, timeout=600,
-                                           log_path=work / f"{label}-migrate.log")
-    if migrate["returncode"]:
-        raise RuntimeError(f"migrate failed on {label}:\n{migrate['output'][-3000:]}")
+    harness.migrate(label, env, work / f"{label}-migrate.log")
     out = work / f"{label}.json"
     load_before = os.getloadavg()[0]
     run = run_child(CHILD, [str(csv_path), str(out)], env, work / f"{label}.log")

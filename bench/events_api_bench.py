@@ -97,14 +97,8 @@ def threaded(base_url, key, calls, threads, seconds_limit):
 
 def measure_database(label: str, database_url: str | None, data_dir: Path, sizes: dict) -> dict:
     env = harness.textpilot_env(database_url, data_dir)
-    migrate = harness.run_child_with_rusage(harness.textpilot("migrate", "--noinput", "-v", "0"), env=env, timeout=600,
-                                            log_path=data_dir / "migrate.log")
-    if migrate["returncode"]:
-        raise RuntimeError(f"migrate failed on {label}: {migrate['output'][-2000:]}")
-    setup = subprocess.run([sys.executable, "-c", SETUP_SCRIPT], env=env, cwd=harness.ROOT, capture_output=True, text=True, timeout=120)
-    if setup.returncode:
-        raise RuntimeError(f"setup failed on {label}: {setup.stderr[-2000:]}")
-    key = json.loads(setup.stdout.strip().splitlines()[-1])["key"]
+    harness.migrate(label, env, data_dir / "migrate.log")
+    key = harness.run_setup_script(label, env, SETUP_SCRIPT)["key"]
 
     n_profiles = sizes["profiles"]
     warmup = [[event(i, n_profiles) for i in range(start, min(start + BATCH * 10, n_profiles))]

@@ -222,6 +222,22 @@ def textpilot_env(database_url: str | None, data_dir: Path, **extra) -> dict:
     return env
 
 
+def migrate(label: str, env: dict, log_path: Path) -> None:
+    """`textpilot migrate` in a child process; a failure stops the benchmark with its output."""
+    result = run_child_with_rusage(textpilot("migrate", "--noinput", "-v", "0"), env=env, timeout=600, log_path=log_path)
+    if result["returncode"]:
+        raise RuntimeError(f"migrate failed on {label}:\n{result['output'][-3000:]}")
+
+
+def run_setup_script(label: str, env: dict, script: str) -> dict:
+    """Run a Python setup script (store, API key, …) against the benchmark database; it
+    prints a JSON object on its last line, which is returned."""
+    setup = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if setup.returncode:
+        raise RuntimeError(f"setup failed on {label}: {setup.stderr[-2000:]}")
+    return json.loads(setup.stdout.strip().splitlines()[-1])
+
+
 def textpilot(*args) -> list[str]:
     exe = VENV_BIN / "textpilot"
     return [str(exe), *args] if exe.exists() else [sys.executable, "-m", "textpilot.cli", *args]

@@ -156,14 +156,8 @@ def _redis_available() -> bool:
 def measure_database(label: str, database_url: str | None, data_dir: Path, sizes: dict, with_redis: bool) -> dict:
     base_env = harness.textpilot_env(database_url, data_dir, TEXTPILOT_TRUSTED_PROXIES="127.0.0.1",
                                      TEXTPILOT_PUBLIC_RATE_PER_MIN=str(RATE_LIMIT))
-    migrate = harness.run_child_with_rusage(harness.textpilot("migrate", "--noinput", "-v", "0"), env=base_env, timeout=600,
-                                            log_path=data_dir / "migrate.log")
-    if migrate["returncode"]:
-        raise RuntimeError(f"migrate failed on {label}: {migrate['output'][-2000:]}")
-    setup = subprocess.run([sys.executable, "-c", SETUP_SCRIPT], env=base_env, cwd=harness.ROOT, capture_output=True, text=True, timeout=120)
-    if setup.returncode:
-        raise RuntimeError(f"store setup failed on {label}: {setup.stderr[-2000:]}")
-    key = json.loads(setup.stdout.strip().splitlines()[-1])["key"]
+    harness.migrate(label, base_env, data_dir / "migrate.log")
+    key = harness.run_setup_script(label, base_env, SETUP_SCRIPT)["key"]
     n_latency, n_throughput, seconds = sizes["latency_visitors"], sizes["throughput_visitors"], sizes["phase_seconds"]
 
     variants = {"database": {}, "off": {"TEXTPILOT_PUBLIC_RATE_PER_MIN": "0"}}

@@ -77,10 +77,7 @@ def baseline_postgres(url: str, count: int) -> float:
 
 def seed_once(label: str, database_url: str | None, data_dir: Path, sizes: dict, log_dir: Path) -> dict:
     env = harness.textpilot_env(database_url, data_dir)
-    migrate = harness.run_child_with_rusage(harness.textpilot("migrate", "--noinput", "-v", "0"), env=env, timeout=600,
-                                           log_path=log_dir / f"{label}-migrate.log")
-    if migrate["returncode"]:
-        raise RuntimeError(f"migrate failed on {label}:\n{migrate['output'][-3000:]}")
+    harness.migrate(label, env, log_dir / f"{label}-migrate.log")
     report = data_dir / "seed-report.json"
     run = harness.run_child_with_rusage(
         harness.textpilot("seed_demo", "--store", "bench", "--profiles", str(sizes["profiles"]), "--orders", str(sizes["orders"]),
