@@ -26,6 +26,7 @@ from textpilot.delivery.breaker import CircuitBreaker
 from textpilot.delivery.models import Sender
 from textpilot.delivery.providers.base import OutgoingText, Outcome, SendResult
 from textpilot.delivery.ratelimit import rate_limiter_for
+from textpilot.web.queue_status import record_dispatcher_heartbeat
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +79,7 @@ class Dispatcher:
                         tasks[sender.pk] = asyncio.create_task(self._sender_loop(sender, stop))
                 await self.recover_orphans()
                 await self._db(_deliver_sim_receipts)
+                await self._db(record_dispatcher_heartbeat)
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=SENDER_REFRESH_SECONDS)
                 except asyncio.TimeoutError:
