@@ -49,6 +49,11 @@ def test_batch_records_all_and_resolves_known_profiles(api, store):
     assert response.json() == {"recorded": 301, "duplicates": 1, "profiles_created": 1}
     assert Event.objects.filter(profile=known).count() == 300
     assert Event.objects.filter(name="started_checkout").count() == 1
+    # Stored as JSON objects (queryable by key), with times and the source.
+    assert Event.objects.filter(profile=known, properties__i=299).count() == 1
+    stored = Event.objects.filter(profile=known).order_by("id").first()
+    assert stored.properties == {"i": 0} and stored.occurred_at is not None and stored.recorded_at is not None
+    assert stored.source == "api" and stored.store_id == known.store_id
 
 
 def test_batch_with_one_bad_item_writes_nothing(api):
