@@ -183,12 +183,13 @@ def record_results(token: str, messages: dict[int, Message], results: list[SendR
                 mine.update(status=Status.FAILED, status_at=now, status_reason=reason[:255], error_code=result.error_code[:32],
                             lease_owner="", lease_expires_at=None)
                 if result.carrier_opt_out and message.profile_id:
-                    opt_outs.append(message)
+                    opt_outs.append((message, result.error_code))
         DeliveryAttempt.objects.bulk_create(attempts, batch_size=500)
-    for message in opt_outs:
+    for message, error_code in opt_outs:
         from textpilot.delivery import service
 
-        service.record_carrier_opt_out(message.store, message.profile, provider, messages[message.pk].error_code or "carrier")
+        # The error code comes from the result: the in-memory message never saw the update above.
+        service.record_carrier_opt_out(message.store, message.profile, provider, error_code or "carrier")
     return dict(counts)
 
 
