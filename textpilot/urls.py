@@ -8,6 +8,7 @@ from textpilot.web.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("l/", include("textpilot.messaging.link_urls")),
     path("", include("textpilot.events.snippet_urls")),
     path("imports/", include("textpilot.events.import_urls")),
     re_path(r"^webhooks/shopify/(?P<store_slug>[-\w]+)/?$", shopify_webhook, name="shopify_webhook"),

@@ -61,7 +61,8 @@ def test_sender_name_or_merge_tags_count_as_brand_and_opt_out(api, store):
     assert codes(api.post(PREVIEW, {"body": body, "kind": "marketing"})) == []
 
 
-def test_seed_article_text_is_previewed(api):
+def test_seed_article_text_is_previewed(api, settings):
+    settings.TEXTPILOT_PUBLIC_URL = ""  # nowhere to serve short links
     body = "{SiteName} : 안녕하세요 {FirstName} 님! 무료 배송: {DiscountCodeUrl}. 옵트아웃하려면 STOP이라고 응답하세요."
     result = api.post(PREVIEW, {"body": body, "kind": "marketing", "country": "KR"}).json()
     assert result["text"].startswith("Acme Outdoors : 안녕하세요 Alexandra 님!")
@@ -70,18 +71,37 @@ def test_seed_article_text_is_previewed(api):
     assert codes(result) == ["non_gsm_characters", "link_not_shortened"]
 
 
-def test_links_not_on_the_short_link_domain_are_warned(api, store):
+def test_links_are_warned_when_the_store_cannot_shorten_them(api, store, settings):
+    settings.TEXTPILOT_PUBLIC_URL = ""
     body = "Acme Outdoors: new arrivals https://acme.example/collections/new?utm_source=sms. Reply STOP to opt out"
     response = api.post(PREVIEW, {"body": body, "kind": "marketing"}).json()
     assert codes(response) == ["link_not_shortened"]
     assert response["warnings"][0]["data"] == {"links": ["https://acme.example/collections/new?utm_source=sms"]}
+    assert "set one in the store settings" in response["warnings"][0]["message"]
     assert response["characters"] == len(body)  # counted as given
 
+
+def test_marketing_links_are_counted_at_their_short_length(api, store, settings):
+    settings.TEXTPILOT_PUBLIC_URL = ""
     store.domain = "acme.example"
     store.save()
-    short = "Acme Outdoors: new arrivals https://acme.example/l/Xy12. Reply STOP to opt out"
-    assert codes(api.post(PREVIEW, {"body": short, "kind": "marketing"})) == []
-    assert codes(api.post(PREVIEW, {"body": body, "kind": "marketing"})) == ["link_not_shortened"]
+    body = "Acme Outdoors: new arrivals https://acme.example/collections/new?utm_source=sms. Reply STOP to opt out"
+    response = api.post(PREVIEW, {"body": body, "kind": "marketing"}).json()
+    assert codes(response) == []
+    assert response["text"] == "Acme Outdoors: new arrivals https://acme.example/l/XXXXXXX. Reply STOP to opt out"
+    assert response["characters"] == len(response["text"])
+    # A link that already is a short link of the store is counted as written.
+    short = "Acme Outdoors: new arrivals https://acme.example/l/Xy12abc. Reply STOP to opt out"
+    assert api.post(PREVIEW, {"body": short, "kind": "marketing"}).json()["text"] == short
+    # A link without a scheme is sent as written: counted in full, with advice.
+    bare = "Acme Outdoors: new arrivals www.acme.example/new. Reply STOP to opt out"
+    response = api.post(PREVIEW, {"body": bare, "kind": "marketing"}).json()
+    assert codes(response) == ["link_not_shortened"] and response["text"] == bare
+    assert "https://" in response["warnings"][0]["message"]
+    # Transactional texts keep their links (order tracking): counted in full, no warning.
+    order = "Your order shipped: https://tracking.example/ABC123?ref=sms"
+    response = api.post(PREVIEW, {"body": order, "kind": "transactional"}).json()
+    assert (response["text"], codes(response)) == (order, [])
 
 
 def test_mms_is_priced_per_message_and_refused_where_unavailable(api):

@@ -24,6 +24,7 @@ from textpilot.delivery.models import (
     ComplianceSettings, DeliveryReport, Direction, Kind, Message, NumberType, Origin, Sender, Status,
 )
 from textpilot.delivery.providers.base import ProviderConfigError, provider_class
+from textpilot.messaging import links
 from textpilot.messaging.encoding import count_segments
 from textpilot.messaging.merge_context import build_context
 from textpilot.messaging.pricing import price_table
@@ -210,12 +211,27 @@ def send_message(
     try:
         with transaction.atomic():
             message = Message.objects.create(**fields)
+            # --- short links (messaging/links.py): they name the message, so they come after it ---
+            if kind == Kind.MARKETING and message.status == Status.QUEUED:
+                _shorten_links(store, message, profile.phone, sender.provider)
+            # --- end short links ---
     except IntegrityError:
         if origin_key:  # the same request raced us: the other one's message is the answer
             return Message.objects.get(store=store, origin_key=origin_key)
         raise
     log.info("message.queued", store=store.slug, message_id=message.pk, kind=kind, origin=origin, status=message.status)
     return message
+
+
+def _shorten_links(store: Store, message: Message, phone: str, provider: str) -> None:
+    """Marketing links become tracked short links of this message; body, encoding,
+    segments and cost are counted again for what is really sent."""
+    body = links.shorten_links(store, message.body, message_id=message.pk, profile_id=message.profile_id)
+    if body != message.body:
+        message.body = body
+        for name, value in _cost_fields(store, body, phone, bool(message.media_urls), provider).items():
+            setattr(message, name, value)
+        message.save(update_fields=["body", "encoding", "segments", "estimated_cost", "currency"])
 
 
 def _recipient(store: Store, to: str | None, profile: Profile | None) -> Profile:
@@ -361,6 +377,7 @@ def redact_for_profiles(store: Store, profile_ids: list[int], phones: set[str]) 
         DeliveryReport.objects.filter(store=store, raw__icontains=phone).update(raw={})
         SimDelivery.objects.filter(store_id=store.pk, to_phone=phone).update(to_phone="", body="[erased]")
         SimDelivery.objects.filter(store_id=store.pk, from_phone=phone).update(from_phone="", body="[erased]")
+    links.redact_for_profiles(store, profile_ids)  # short links' targets may carry personal data
     outbound = messages.filter(direction=Direction.OUTBOUND).update(to_phone="", body="[erased]", media_urls=[])
     inbound = messages.filter(direction=Direction.INBOUND).update(from_phone="", body="[erased]", media_urls=[])
     return outbound + inbound

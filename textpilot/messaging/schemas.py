@@ -23,7 +23,8 @@ class WarningOut(Schema):
 
 
 class PreviewOut(Schema):
-    text: str = Field(..., description="the body as counted: merge tags filled with sample values of typical length")
+    text: str = Field(..., description="the body as counted: merge tags filled with sample values of typical length, "
+                                       "marketing links as the short links they are sent as (code XXXXXXX)")
     encoding: Literal["GSM-7", "UCS-2"]
     characters: int
     units: int = Field(..., description="septets (GSM-7) or UTF-16 code units (UCS-2)")

@@ -10,9 +10,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 from textpilot.common.errors import FieldError
+from textpilot.messaging import links
 from textpilot.messaging.encoding import (
     GSM7_SINGLE_LIMIT,
     MAX_BODY_CHARACTERS,
@@ -31,12 +31,6 @@ MESSAGE_KINDS = ("marketing", "transactional")
 CHANNELS = ("sms", "mms")
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
 
-# A link as people type it in a text; trailing punctuation belongs to the sentence.
-_URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
-_URL_TRAILING = ".,;:!?)]}*"
-# The short-link feature serves links as https://<store domain>/l/<code>.
-SHORT_LINK_PATH = "/l/"
-
 # How recipients opt out: the keyword itself in capitals ("Reply STOP", "STOP이라고 응답",
 # "أرسل STOP"), or an instruction such as "reply stop" in any case.
 _OPT_OUT_KEYWORD_RE = re.compile(r"(?<![A-Za-z])(?:STOP|STOPALL|UNSUBSCRIBE|OPTOUT)(?![A-Za-z])")
@@ -52,7 +46,7 @@ class MessageWarning:
 
 @dataclass(frozen=True)
 class Preview:
-    text: str  # the body with merge tags filled with sample values: what was counted
+    text: str  # the body with merge tags filled with sample values (marketing links shortened): what was counted
     encoding: str
     characters: int
     units: int
@@ -67,6 +61,9 @@ def preview_message(store: Store, body: str, kind: str, country: str | None = No
     channel = _choice(channel, CHANNELS, "channel")
     country = _clean_country(country, store)
     text = render_sample(store, body)
+    if kind == "marketing":
+        # Count links as sent: a marketing send shortens them (messaging/links.py).
+        text = links.preview_short_links(store, text)
     count = count_segments(text)
 
     warnings = []
@@ -74,14 +71,10 @@ def preview_message(store: Store, body: str, kind: str, country: str | None = No
         warnings.append(_non_gsm_warning(text, count))
     if kind == "marketing":
         warnings.extend(_marketing_warnings(store, text))
-    long_links = unshortened_links(store, text)
+    # Transactional texts keep their links by design (links.py): nothing to suggest there.
+    long_links = unshortened_links(store, text) if kind == "marketing" else []
     if long_links:
-        warnings.append(MessageWarning(
-            "link_not_shortened",
-            f"{len(long_links)} link(s) are counted at their full length ({', '.join(long_links)}); "
-            f"short links on {store.domain or 'the store’s short-link domain (set one in the store settings)'} are shorter and track clicks",
-            {"links": long_links},
-        ))
+        warnings.append(_long_links_warning(store, long_links))
 
     price = price_table().price(country, channel)
     if not price.known_country:
@@ -123,14 +116,18 @@ def render_sample(store: Store, body: str) -> str:
 
 
 def unshortened_links(store: Store, text: str) -> list[str]:
-    links = []
-    for match in _URL_RE.finditer(text):
-        link = match.group(0).rstrip(_URL_TRAILING)
-        parts = urlsplit(link if "://" in link else "http://" + link)
-        is_short = bool(store.domain) and (parts.hostname or "") == store.domain.lower() and parts.path.startswith(SHORT_LINK_PATH)
-        if not is_short:
-            links.append(link)
-    return links
+    """Links of `text` sent at full length: all of them when the store has nowhere to serve
+    short links, else those without a scheme (`www.…`, never shortened)."""
+    return links.long_links(store, text)
+
+
+def _long_links_warning(store: Store, long_links: list[str]) -> MessageWarning:
+    counted = f"{len(long_links)} link(s) are counted at their full length ({', '.join(long_links)})"
+    if links.short_link_base(store):  # what is left are links written without http(s)://
+        advice = "write them with https:// to have them sent as short links that track clicks"
+    else:
+        advice = "short links on the store’s short-link domain (set one in the store settings) are shorter and track clicks"
+    return MessageWarning("link_not_shortened", f"{counted}; {advice}", {"links": long_links})
 
 
 def has_opt_out_text(text: str) -> bool:

@@ -1,0 +1,235 @@
+"""Short links: every http(s) link of a marketing text is sent as `https://<store domain>/l/<code>`.
+
+Why: a short link costs fewer characters (often a whole segment less), and because each link
+belongs to one message, a click names the person and the text that brought them
+(a `clicked_link` event, the base of click attribution).
+
+- `short_link_base(store)` — where a store's short links live: `https://<store.domain>/l/`,
+  else `TEXTPILOT_PUBLIC_URL` + `/l/` (the address this installation answers on, scheme and
+  port included, so a link works even without a store domain), else None: links stay as
+  written and the preview says so.
+- `shorten_links(store, text, message_id=, profile_id=)` rewrites a text for sending and
+  stores a ShortLink per distinct URL. `delivery.service.send_message` calls it for marketing
+  texts, after creating the Message row (the link names the message) and in the same
+  transaction. Transactional texts keep their links: an order's tracking link is expected to
+  be the carrier's own address, it isn't marketing to attribute, and it must keep working
+  however long the customer keeps the text.
+- `preview_short_links(store, text)` puts a placeholder code of the real length in place of
+  each link, so the preview counts exactly the characters that will be sent.
+- Only `http://` and `https://` links are shortened, so a short link can never lead to a
+  `javascript:` or `data:` address; `www.example.com` without a scheme is sent as written.
+- Clicks: `record_click` (called by link_views) counts a human click and records the event.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from textpilot.messaging.models import ShortLink
+from textpilot.stores.models import Store
+
+log = structlog.get_logger(__name__)
+
+SHORT_LINK_PATH = "/l/"
+# Letters and digits only: URL-safe, and no trailing "-" or "_" that a phone's link detector
+# might leave out of the link. 62^7 ≈ 3.5e12 codes: a collision is rare and simply retried.
+CODE_ALPHABET = string.ascii_letters + string.digits
+CODE_LENGTH = 7
+CODE_RE = re.compile(rf"^[A-Za-z0-9]{{{CODE_LENGTH}}}$")
+PLACEHOLDER_CODE = "X" * CODE_LENGTH
+_CODE_ATTEMPTS = 8
+
+# A link as people type it in a text; trailing punctuation belongs to the sentence.
+URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+_URL_TRAILING = ".,;:!?)]}*"
+
+# Clicks on the same link closer together than this are one click (a double tap, a browser
+# that opens the page twice): one event and one count. Later clicks are new clicks.
+DOUBLE_CLICK_WINDOW = timedelta(seconds=30)
+CLICK_EVENT = "clicked_link"
+
+
+@dataclass(frozen=True)
+class FoundLink:
+    start: int
+    end: int
+    url: str
+
+
+def find_links(text: str) -> list[FoundLink]:
+    """Every link in `text` as a phone would show it (with or without a scheme)."""
+    found = []
+    for match in URL_RE.finditer(text):
+        url = match.group(0).rstrip(_URL_TRAILING)
+        if url:
+            found.append(FoundLink(match.start(), match.start() + len(url), url))
+    return found
+
+
+def short_link_base(store: Store) -> str | None:
+    host = _domain_host(store.domain)
+    if host:
+        return f"https://{host}{SHORT_LINK_PATH}"
+    public = (getattr(settings, "TEXTPILOT_PUBLIC_URL", "") or "").strip().rstrip("/")
+    parts = _split(public) if public else None
+    if parts and parts.scheme in ("http", "https") and parts.hostname:
+        return public + SHORT_LINK_PATH
+    return None
+
+
+def is_short_link(url: str, base: str | None) -> bool:
+    """Is `url` already one of this store's short links (e.g. typed into a template)?"""
+    if not base:
+        return False
+    parts, base_parts = _split(url if "://" in url else "http://" + url), _split(base)
+    return bool(parts and base_parts) and (parts.hostname, _port(parts)) == (base_parts.hostname, _port(base_parts)) \
+        and parts.path.startswith(base_parts.path)
+
+
+def can_shorten(url: str, base: str | None) -> bool:
+    """An absolute http(s) link to a real host that isn't already short."""
+    parts = _split(url)
+    return bool(parts and parts.scheme in ("http", "https") and parts.hostname) and not is_short_link(url, base)
+
+
+def long_links(store: Store, text: str) -> list[str]:
+    """Links of `text` that are sent at their full length (not short links of this store)."""
+    base = short_link_base(store)
+    return [link.url for link in find_links(text) if not is_short_link(link.url, base)]
+
+
+def preview_short_links(store: Store, text: str) -> str:
+    """`text` as a marketing send will shorten it, with a placeholder code of the real length."""
+    base = short_link_base(store)
+    return _rewrite(text, base, lambda url: base + PLACEHOLDER_CODE) if base else text
+
+
+def shorten_links(store: Store, text: str, *, message_id: int, profile_id: int | None) -> str:
+    """`text` with each shortenable link replaced by a new short link of this message.
+    Call inside the transaction that created the message (once per message)."""
+    base = short_link_base(store)
+    if not base:
+        return text
+    codes: dict[str, str] = {}  # one row per distinct URL of the message
+
+    def replace(url: str) -> str:
+        if url not in codes:
+            codes[url] = _create_link(store, url, message_id, profile_id).code
+        return base + codes[url]
+
+    shortened = _rewrite(text, base, replace)
+    if codes:
+        log.info("links.shortened", store=store.slug, message_id=message_id, links=len(codes))
+    return shortened
+
+
+def find_link(code: str) -> ShortLink | None:
+    if not CODE_RE.match(code or ""):
+        return None
+    return ShortLink.objects.select_related("store", "profile").filter(code=code).first()
+
+
+def record_click(link: ShortLink) -> bool:
+    """Count a human click and record a `clicked_link` event for the recipient; False when
+    it repeats a click less than DOUBLE_CLICK_WINDOW ago (nothing recorded then)."""
+    from textpilot.events import service as events
+
+    now = timezone.now()
+    with transaction.atomic():
+        # One conditional UPDATE decides: two requests racing can't both count.
+        counted = ShortLink.objects.filter(pk=link.pk).filter(
+            Q(last_clicked_at__isnull=True) | Q(last_clicked_at__lte=now - DOUBLE_CLICK_WINDOW)
+        ).update(click_count=F("click_count") + 1, last_clicked_at=now, first_clicked_at=Coalesce(F("first_clicked_at"), now))
+        if not counted:
+            return False
+        clicks = ShortLink.objects.filter(pk=link.pk).values_list("click_count", flat=True).get()
+        profile = _current_profile(link.profile)
+        if profile is not None:
+            events.record_event(
+                link.store, profile, CLICK_EVENT,
+                {"url": link.target_url, "message_id": link.message_id, "link_code": link.code},
+                occurred_at=now, idempotency_key=f"{CLICK_EVENT}:{link.code}:{clicks}", source="short_link",
+            )
+    log.info("links.clicked", store=link.store.slug, code=link.code, message_id=link.message_id, clicks=clicks)
+    return True
+
+
+def redact_for_profiles(store: Store, profile_ids: list[int]) -> int:
+    """Erase request: a target URL may carry personal data (a checkout token, an email in a
+    query string). The links stop resolving; click counts stay as anonymous figures."""
+    return ShortLink.objects.filter(store=store, profile_id__in=profile_ids).update(target_url="")
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def _rewrite(text: str, base: str, replace: Callable[[str], str]) -> str:
+    pieces, cursor = [], 0
+    for link in find_links(text):
+        if can_shorten(link.url, base):
+            pieces += [text[cursor:link.start], replace(link.url)]
+            cursor = link.end
+    return "".join(pieces) + text[cursor:]
+
+
+def _create_link(store: Store, url: str, message_id: int, profile_id: int | None) -> ShortLink:
+    for _ in range(_CODE_ATTEMPTS):
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        try:
+            with transaction.atomic():  # a savepoint: a taken code must not break the caller's transaction
+                return ShortLink.objects.create(store=store, code=code, message_id=message_id, profile_id=profile_id, target_url=url)
+        except IntegrityError:
+            if not ShortLink.objects.filter(code=code).exists():
+                raise
+            log.warning("links.code_collision", code=code)
+    raise RuntimeError(f"no free short-link code after {_CODE_ATTEMPTS} attempts")
+
+
+def _current_profile(profile):
+    """Clicks of a merged profile belong to the profile it was merged into."""
+    seen = set()
+    while profile is not None and profile.merged_into_id and profile.pk not in seen:
+        seen.add(profile.pk)
+        profile = profile.merged_into
+    return profile
+
+
+def _domain_host(domain: str) -> str:
+    """'Acme.example', 'https://acme.example/' → 'acme.example' (with a port if one is given)."""
+    domain = (domain or "").strip()
+    if not domain:
+        return ""
+    parts = _split(domain if "://" in domain else "https://" + domain)
+    if not parts or not parts.hostname:
+        return ""
+    try:  # "bücher.example" as xn--bcher-kva.example: a non-GSM letter would make every text UCS-2
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        return ""
+    return host + (f":{parts.port}" if parts.port else "")
+
+
+def _split(url: str):
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+        return parts
+    except ValueError:  # "http://[::1", "http://host:99999"
+        return None
+
+
+def _port(parts) -> int | None:
+    """The explicit port, None for the scheme's default (http://a.example/l/… typed by hand
+    is still the https short link)."""
+    return None if parts.port in (None, 80, 443) else parts.port
