@@ -148,6 +148,8 @@ class SmppSession:
                 raise BindError(_describe(exc) or "connection failed") from None
             # From now on a read timeout means an idle line: the reader sends enquire_link.
             client._socket.settimeout(self.enquire_link_s)
+            # Pipelined small PDUs must not wait for the peer's delayed ACK (Nagle).
+            client._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._client = client
             self.disconnected.clear()
             self._reader = threading.Thread(target=self._read_loop, args=(client,), name=f"smpp-reader-{self.system_id}",
