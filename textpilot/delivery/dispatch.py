@@ -33,6 +33,9 @@ log = structlog.get_logger(__name__)
 DEFAULT_BATCH = 500
 IDLE_POLL_SECONDS = 0.25
 SENDER_REFRESH_SECONDS = 5.0
+# Batches in flight per sender: while one is in the database (claim, gate, recording), the
+# other is being paced out to the provider, so the rate limiter never idles between batches.
+LANES_PER_SENDER = 2
 # Most a single provider call may take; kept well under the lease so a slow call ends
 # before another dispatcher may look at the message.
 CALL_TIMEOUT_SECONDS = min(30.0, claims.LEASE_SECONDS / 2)
@@ -92,6 +95,9 @@ class Dispatcher:
             log.info("dispatcher.stopped", owner=self.owner, sent=self.sent)
 
     async def _sender_loop(self, sender: Sender, stop: asyncio.Event) -> None:
+        await asyncio.gather(*(self._sender_lane(sender, stop) for _ in range(LANES_PER_SENDER)))
+
+    async def _sender_lane(self, sender: Sender, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 handled = await self.dispatch_sender_once(sender)
@@ -204,6 +210,8 @@ class Dispatcher:
         stamp = hash((sender.provider, repr(sorted(sender.options.items())), sender.credentials_encrypted))
         cached = self._providers.get(sender.pk)
         if cached is None or cached[0] != stamp:
+            if cached is not None:  # the sender's settings changed: let the old client go cleanly
+                asyncio.get_running_loop().create_task(cached[1].close())
             self._providers[sender.pk] = (stamp, provider_for(sender))
         return self._providers[sender.pk][1]
 

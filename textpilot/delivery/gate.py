@@ -79,29 +79,38 @@ def decide(*, kind: str, origin: str, cost: Decimal | None, recipient: Recipient
         return Decision(SUPPRESS, f"country_not_allowed: {country or 'unknown country'} is not in the store's allowed countries")
     if not keyword_reply and rules.daily_spend_cap is not None and cost is not None:
         if history.store_spend_today + cost > rules.daily_spend_cap:
-            tomorrow = _next_local_midnight(now, rules.store_timezone)
-            return Decision(DEFER, f"daily_spend_cap: {rules.daily_spend_cap} reached for today", tomorrow)
+            until = _next_local_midnight(now, rules.store_timezone)
+            if kind == "marketing":  # the budget is back at midnight; the sending hours may open later
+                until = next_allowed_time(until, *sending_hours(recipient, rules, country))
+            return Decision(DEFER, f"daily_spend_cap: {rules.daily_spend_cap} reached for today", until)
     if kind != "marketing" or keyword_reply:
         return Decision(SEND)
 
-    florida = country == "US" and recipient.phone[2:5] in FLORIDA_AREA_CODES
+    florida = _is_florida(recipient.phone, country)
     if rules.smart_sending_hours and history.last_marketing_at is not None:
         if now - history.last_marketing_at < dt.timedelta(hours=rules.smart_sending_hours):
             return Decision(SUPPRESS, f"smart_sending: got a marketing text within {rules.smart_sending_hours} h")
     if florida and history.marketing_last_24h >= FLORIDA_MAX_PER_24H:
         return Decision(SUPPRESS, f"florida_limit: {FLORIDA_MAX_PER_24H} marketing texts in 24 h already")
 
-    zones = recipient_timezones(recipient, rules)
-    windows = [(rules.quiet_end, rules.quiet_start)]
-    if florida:
-        windows.append(FLORIDA_WINDOW)
-    france = country == "FR"
-    if france:
-        windows.append(FRANCE_WINDOW)
-    allowed_at = next_allowed_time(now, zones, windows, no_sundays_or_holidays=country if france else None)
+    allowed_at = next_allowed_time(now, *sending_hours(recipient, rules, country))
     if allowed_at > now:
         return Decision(DEFER, "quiet_hours: outside the recipient's sending hours", allowed_at)
     return Decision(SEND)
+
+
+def _is_florida(phone: str, country: str) -> bool:
+    return country == "US" and phone[2:5] in FLORIDA_AREA_CODES
+
+
+def sending_hours(recipient: Recipient, rules: Rules, country: str) -> tuple[tuple[str, ...], list, str | None]:
+    """(zones, windows, country whose Sundays/holidays are closed) for marketing to this recipient."""
+    windows = [(rules.quiet_end, rules.quiet_start)]
+    if _is_florida(recipient.phone, country):
+        windows.append(FLORIDA_WINDOW)
+    if country == "FR":
+        windows.append(FRANCE_WINDOW)
+    return recipient_timezones(recipient, rules), windows, country if country == "FR" else None
 
 
 def recipient_timezones(recipient: Recipient, rules: Rules) -> tuple[str, ...]:
@@ -128,20 +137,37 @@ def next_allowed_time(now: dt.datetime, zones: tuple[str, ...], windows: list[tu
 
 
 def _zone_opening(moment: dt.datetime, zone: zoneinfo.ZoneInfo, windows, country_days: str | None) -> dt.datetime:
-    start = max(w[0] for w in windows)
-    end = min(w[1] for w in windows)
+    """The first moment at or after `moment` that is allowed in this zone. The allowed time
+    is an intersection of daily windows (a window may run past midnight when its start is
+    after its end), so it opens either now, at a window's start or at a midnight: try those
+    in order. Times inside a DST gap resolve to after the gap (zoneinfo's fold=0)."""
+    if _allowed_in_zone(moment, zone, windows, country_days):
+        return moment
+    today = moment.astimezone(zone).date()
+    starts = sorted({dt.time(0, 0), *(w[0] for w in windows)})
+    for day_offset in range(0, 16):
+        day = today + dt.timedelta(days=day_offset)
+        for start in starts:
+            candidate = dt.datetime.combine(day, start, tzinfo=zone).astimezone(dt.timezone.utc)
+            if candidate > moment and _allowed_in_zone(candidate, zone, windows, country_days):
+                return candidate
+    return moment + dt.timedelta(days=16)
+
+
+def _allowed_in_zone(moment: dt.datetime, zone: zoneinfo.ZoneInfo, windows, country_days: str | None) -> bool:
     local = moment.astimezone(zone)
-    for day_offset in range(0, 15):
-        day = (local + dt.timedelta(days=day_offset)).date()
-        if country_days and (day.weekday() == 6 or day in _holidays(country_days, day.year)):
-            continue
-        opens = dt.datetime.combine(day, start, tzinfo=zone)
-        closes = dt.datetime.combine(day, end, tzinfo=zone)
-        if day_offset == 0 and opens <= local < closes:
-            return moment
-        if local < opens:
-            return opens.astimezone(dt.timezone.utc)
-    return moment + dt.timedelta(days=15)
+    if country_days and (local.weekday() == 6 or local.date() in _holidays(country_days, local.year)):
+        return False
+    clock = local.time().replace(tzinfo=None)
+    return all(_in_window(clock, start, end) for start, end in windows)
+
+
+def _in_window(clock: dt.time, start: dt.time, end: dt.time) -> bool:
+    if start < end:
+        return start <= clock < end
+    if start > end:  # runs past midnight, e.g. quiet hours 01:00–06:00 leave 06:00–01:00
+        return clock >= start or clock < end
+    return True  # quiet hours that start and end at the same time: no quiet hours
 
 
 @lru_cache(maxsize=64)
