@@ -115,3 +115,23 @@ def owner(store):
 def owner_client(client, owner):
     client.force_login(owner)
     return client
+
+
+# --- the real browser (Debian chromium through Playwright, never `playwright install`) ----
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                 "--disable-gpu", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+def browser():
+    """A headless chromium for `@pytest.mark.browser` tests. Make the test's data before
+    asking for it: Playwright's event loop runs in the test thread from then on."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

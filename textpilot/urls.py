@@ -15,5 +15,6 @@ urlpatterns = [
     path("webhooks/", include("textpilot.delivery.urls")),
     path("integrations/", include("textpilot.events.urls")),
     path("admin/", admin.site.urls),
+    path("", include("textpilot.delivery.page_urls")),
     path("", include("textpilot.web.urls")),
 ]

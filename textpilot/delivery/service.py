@@ -110,7 +110,7 @@ def create_sender(
     if not from_number:
         raise FieldError("a sender needs a number or sender id", field="from_number")
     if from_number.startswith("+"):
-        from_number = normalize_phone(from_number)
+        from_number = normalize_phone(from_number, field="from_number")
     rate = DEFAULT_RATE_PER_SECOND[number_type] if rate_per_second is None else float(rate_per_second)
     if not 0 < rate <= 10_000:
         raise FieldError("rate_per_second must be above 0 and at most 10,000", field="rate_per_second")
@@ -154,6 +154,30 @@ def default_sender(store: Store) -> Sender | None:
 
 def sender_for_number(store: Store, number: str) -> Sender | None:
     return Sender.objects.filter(store=store, from_number=number).first()
+
+
+def set_sender_active(store: Store, sender_id: int, active: bool) -> Sender:
+    """Switch a sender on or off. An inactive sender sends nothing (its queued texts wait)
+    and can't stay the default."""
+    sender = get_sender(store, sender_id)
+    sender.active = bool(active)
+    if not sender.active:
+        sender.is_default = False
+    sender.save(update_fields=["active", "is_default"])
+    log.info("sender.active", store=store.slug, sender_id=sender.pk, active=sender.active)
+    return sender
+
+
+def make_default_sender(store: Store, sender_id: int) -> Sender:
+    sender = get_sender(store, sender_id)
+    if not sender.active:
+        raise Conflict("an inactive sender can't be the default: activate it first", field="sender_id")
+    with transaction.atomic():
+        Sender.objects.filter(store=store, is_default=True).exclude(pk=sender.pk).update(is_default=False)
+        Sender.objects.filter(pk=sender.pk).update(is_default=True)
+    sender.is_default = True
+    log.info("sender.default", store=store.slug, sender_id=sender.pk)
+    return sender
 
 
 # --- sending -------------------------------------------------------------------------------

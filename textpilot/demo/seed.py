@@ -19,6 +19,7 @@ from django.utils.text import slugify
 from textpilot.commerce.models import Checkout, Order, OrderLine, Product
 from textpilot.commerce.service import recompute_all_rollups
 from textpilot.common.errors import Conflict
+from textpilot.delivery import service as delivery
 from textpilot.demo import catalog
 from textpilot.demo.generator import (
     CHECKOUT_FIELDS, CONSENT_FIELDS, EVENT_FIELDS, LINE_FIELDS, ORDER_FIELDS, PROFILE_FIELDS, DemoGenerator, Plan,
@@ -170,6 +171,13 @@ def get_or_create_demo_store(slug: str) -> tuple[Store, bool]:
     return store, True
 
 
+def ensure_demo_sender(store: Store) -> None:
+    """The demo texts through the simulated phone: one default `sim` sender, made once."""
+    if not delivery.list_senders(store).filter(provider="sim").exists():
+        delivery.create_sender(store, name="Simulated phone", provider="sim", from_number="73301", number_type="short_code",
+                               options={"latency_ms": 50, "dlr_delay_s": 2.0}, is_default=True)
+
+
 def _models_to_clear() -> list:
     """Every model whose rows hang off this store's profiles or products, children first."""
     order, seen = [], set()
@@ -253,6 +261,7 @@ def seed_demo(
     if user:
         stores.ensure_user(user, password, store, Membership.Role.OWNER)
         say(f"user {user} is owner of {store.slug!r}")
+    ensure_demo_sender(store)
     if not reset and Profile.objects.filter(store=store).exists():
         result.skipped = True
         return result

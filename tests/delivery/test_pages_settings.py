@@ -1,0 +1,193 @@
+"""Senders and compliance settings pages: owners change, staff read, credentials are never
+shown again, bad input names the field and saves nothing, and the demo gets a sim sender."""
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from textpilot.delivery import service
+from textpilot.delivery.models import ComplianceSettings, Message, Origin, Sender
+
+TWILIO = {
+    "provider": "twilio", "name": "US long code", "from_number": "+14155550111", "number_type": "10dlc",
+    "rate_per_second": "", "credential_account_sid": "AC" + "a" * 32, "credential_auth_token": "tok-very-secret-123",
+    "option_base_url": "", "option_messaging_service_sid": "", "option_request_timeout_s": "", "option_max_connections": "",
+}
+
+
+@pytest.fixture
+def staff_client(client, store):
+    from textpilot.stores import service as stores_service
+
+    client.force_login(stores_service.ensure_user("staff@acme.test", "correct-horse-battery", store, "staff"))
+    return client
+
+
+# --- senders -------------------------------------------------------------------------------
+
+def test_add_form_is_generated_from_the_provider_class(owner_client, store):
+    html = owner_client.get(reverse("delivery:senders"), {"provider": "twilio"}).content.decode()
+    assert re.search(r'<input type="password" name="credential_auth_token"', html)
+    assert re.search(r'<input type="password" name="credential_account_sid"', html)
+    assert re.search(r'name="option_request_timeout_s" value="15.0"', html)
+    assert re.search(r'name="option_base_url" value="https://api.twilio.com"', html)
+    fields = owner_client.get(reverse("delivery:sender_fields"), {"provider": "sim"}).content.decode()
+    assert fields.lstrip().startswith('<fieldset id="provider-fields"')
+    assert 'name="option_latency_ms" value="50"' in fields and "credential_" not in fields
+
+
+def test_owner_adds_a_sender_and_its_credentials_are_never_shown_again(owner_client, store):
+    response = owner_client.post(reverse("delivery:senders"), TWILIO)
+    assert response.status_code == 302
+    sender = Sender.objects.get(store=store)
+    assert (sender.provider, sender.from_number, sender.is_default, sender.rate_per_second) == ("twilio", "+14155550111", True, 4.0)
+    assert service.sender_credentials(sender)["auth_token"] == "tok-very-secret-123"
+    assert "tok-very-secret-123" not in sender.credentials_encrypted
+    assert sender.options["request_timeout_s"] == 15.0  # empty option: the provider's default
+    html = owner_client.get(reverse("delivery:senders")).content.decode()
+    assert "US long code" in html and "won&#x27;t be shown again" in html
+    assert "tok-very-secret-123" not in html and "a" * 32 not in html
+
+
+def test_bad_sender_input_names_the_field_and_saves_nothing(owner_client, store):
+    cases = [
+        ({"credential_auth_token": ""}, "credential_auth_token", "auth_token is required"),
+        ({"name": "  "}, "name", "a sender needs a name"),
+        ({"from_number": "+12"}, "from_number", "is not a"),
+        ({"option_base_url": "ftp://x"}, "option_base_url", "base_url must be an http(s) URL"),
+        ({"option_max_connections": "lots"}, "option_max_connections", "Enter a whole number"),
+        ({"rate_per_second": "-1"}, "rate_per_second", "greater than or equal to"),
+    ]
+    for change, field, message in cases:
+        response = owner_client.post(reverse("delivery:senders"), {**TWILIO, **change})
+        html = response.content.decode()
+        assert response.status_code == 422, field
+        assert message in html, field
+        assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', html), field
+        assert "tok-very-secret-123" not in html  # a refused form doesn't echo the secret either
+    assert not Sender.objects.filter(store=store).exists()
+
+
+def test_deactivate_make_default_and_activate(owner_client, store, sim_sender):
+    other = service.create_sender(store, name="Backup sim", provider="sim", from_number="+14155550122")
+    assert owner_client.post(reverse("delivery:sender_default", args=[other.pk])).status_code == 302
+    other.refresh_from_db(), sim_sender.refresh_from_db()
+    assert other.is_default and not sim_sender.is_default
+    owner_client.post(reverse("delivery:sender_active", args=[other.pk]), {"active": "0"})
+    other.refresh_from_db()
+    assert not other.active and not other.is_default
+    assert service.default_sender(store) == sim_sender
+    response = owner_client.post(reverse("delivery:sender_default", args=[other.pk]), follow=True)
+    assert "activate it first" in response.content.decode()
+    other.refresh_from_db()
+    assert not other.is_default
+    owner_client.post(reverse("delivery:sender_active", args=[other.pk]), {"active": "1"})
+    other.refresh_from_db()
+    assert other.active
+
+
+def test_send_test_message_through_a_sender(owner_client, store, sim_sender):
+    response = owner_client.post(reverse("delivery:sender_test", args=[sim_sender.pk]), {"to": "+12125550123"}, follow=True)
+    message = Message.objects.get(store=store)
+    assert (message.origin, message.kind, message.sender_id, message.to_phone) == (Origin.TEST, "transactional", sim_sender.pk, "+12125550123")
+    assert reverse("delivery:message", args=[message.pk]) in response.content.decode()
+    bad = owner_client.post(reverse("delivery:sender_test", args=[sim_sender.pk]), {"to": "12"})
+    assert bad.status_code == 422 and "is not a" in bad.content.decode()
+    assert re.search(rf'name="to"[^>]*aria-invalid="true"', bad.content.decode())
+    assert Message.objects.filter(store=store).count() == 1
+
+
+def test_staff_see_senders_but_cannot_change_them(staff_client, store, sim_sender):
+    html = staff_client.get(reverse("delivery:senders")).content.decode()
+    assert "Sim" in html and "Only owners can change senders" in html and "Add a sender" not in html
+    assert staff_client.post(reverse("delivery:senders"), TWILIO).status_code == 403
+    assert staff_client.post(reverse("delivery:sender_active", args=[sim_sender.pk]), {"active": "0"}).status_code == 403
+    assert staff_client.post(reverse("delivery:sender_test", args=[sim_sender.pk]), {"to": "+12125550123"}).status_code == 403
+    sim_sender.refresh_from_db()
+    assert sim_sender.active and Sender.objects.filter(store=store).count() == 1 and not Message.objects.exists()
+
+
+def test_another_stores_sender_is_404(owner_client, store, other_store):
+    theirs = service.create_sender(other_store, name="Berlin sim", provider="sim", from_number="+4915123450000")
+    for name, data in (("delivery:sender_active", {"active": "0"}), ("delivery:sender_default", {}),
+                       ("delivery:sender_test", {"to": "+12125550123"})):
+        assert owner_client.post(reverse(name, args=[theirs.pk]), data).status_code == 404, name
+    theirs.refresh_from_db()
+    assert theirs.active and not Message.objects.exists()
+    assert "Berlin sim" not in owner_client.get(reverse("delivery:senders")).content.decode()
+
+
+# --- compliance ----------------------------------------------------------------------------
+
+VALID = {
+    "quiet_hours_start": "20:30", "quiet_hours_end": "09:00", "smart_sending_hours": "24",
+    "allowed_countries": "us, ca", "daily_spend_cap": "150.00", "stop_reply": "", "start_reply": "", "help_reply": "Text us!",
+}
+
+
+def test_compliance_shows_defaults_as_placeholders_and_saves(owner_client, store):
+    html = owner_client.get(reverse("delivery:compliance")).content.decode()
+    defaults = service.reply_texts(store)
+    assert f'placeholder="{defaults["stop"]}"'.replace("'", "&#x27;") in html
+    assert 'name="quiet_hours_start" value="21:00"' in html
+    response = owner_client.post(reverse("delivery:compliance"), VALID)
+    assert response.status_code == 302
+    settings = ComplianceSettings.objects.get(store=store)
+    assert (str(settings.quiet_hours_start), str(settings.quiet_hours_end), settings.smart_sending_hours) == ("20:30:00", "09:00:00", 24)
+    assert settings.allowed_countries == ["CA", "US"] and settings.daily_spend_cap == Decimal("150.00")
+    assert service.reply_texts(store)["help"] == "Text us!" and service.reply_texts(store)["stop"] == defaults["stop"]
+    html = owner_client.get(reverse("delivery:compliance")).content.decode()
+    assert "Compliance settings saved." in html and 'value="CA, US"' in html
+
+
+def test_bad_compliance_input_names_the_field_and_saves_nothing(owner_client, store):
+    cases = [
+        ({"quiet_hours_start": "25:99"}, "quiet_hours_start", "Enter a valid time"),
+        ({"quiet_hours_end": ""}, "quiet_hours_end", "quiet hours end is required"),
+        ({"smart_sending_hours": "500"}, "smart_sending_hours", "smart_sending_hours must be a whole number of hours from 0 to 168"),
+        ({"allowed_countries": "US, Canada"}, "allowed_countries", "two-letter country codes"),
+        ({"daily_spend_cap": "-5"}, "daily_spend_cap", "daily_spend_cap cannot be negative"),
+        ({"daily_spend_cap": "lots"}, "daily_spend_cap", "Enter a number"),
+    ]
+    for change, field, message in cases:
+        response = owner_client.post(reverse("delivery:compliance"), {**VALID, **change})
+        html = response.content.decode()
+        assert response.status_code == 422, field
+        assert message in html, field
+        assert f'id="{field}-error"' in html, field
+    settings = service.compliance_settings(store)
+    assert settings.smart_sending_hours == 16 and settings.allowed_countries == [] and settings.daily_spend_cap is None
+    assert settings.help_reply == ""
+
+
+def test_staff_read_compliance_but_cannot_change_it(staff_client, store):
+    html = staff_client.get(reverse("delivery:compliance")).content.decode()
+    assert "Read only" in html and re.search(r'name="smart_sending_hours"[^>]*disabled', html)
+    assert staff_client.post(reverse("delivery:compliance"), VALID).status_code == 403
+    assert service.compliance_settings(store).smart_sending_hours == 16
+
+
+def test_compliance_is_per_store(owner_client, store, other_store):
+    owner_client.post(reverse("delivery:compliance"), VALID)
+    assert service.compliance_settings(other_store).smart_sending_hours == 16
+
+
+# --- sidebar and demo ----------------------------------------------------------------------
+
+def test_sidebar_links_the_delivery_pages(owner_client, store):
+    html = owner_client.get(reverse("delivery:inbox")).content.decode()
+    for url in ("/messages/", "/inbox/", "/phone/", "/settings/senders/", "/settings/compliance/", "/integrations/shopify/", "/imports/"):
+        assert f'href="{url}"' in html, url
+    assert re.search(r'href="/inbox/" aria-current="page"', html)
+
+
+def test_demo_store_gets_one_default_sim_sender(db):
+    from textpilot.demo.seed import seed_demo
+
+    seed_demo("demo", profiles=20, orders=10, events=20, seed=1)
+    seed_demo("demo", profiles=20, orders=10, events=20, seed=1)  # re-seeding keeps the one sender
+    seed_demo("demo", profiles=20, orders=10, events=20, seed=1, reset=True)
+    sender = Sender.objects.get(store__slug="demo")
+    assert (sender.provider, sender.is_default, sender.active) == ("sim", True, True)
+    assert (sender.options["latency_ms"], sender.options["dlr_delay_s"]) == (50, 2.0)

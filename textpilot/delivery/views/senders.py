@@ -1,0 +1,111 @@
+"""Senders: the numbers the store texts from. Everyone sees them; owners add, switch off,
+choose the default and send test messages. Credentials are write-only: after saving they
+stay encrypted in the database and no page shows them again."""
+import structlog
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET, require_POST
+
+from textpilot.common.errors import DomainError, NotFound
+from textpilot.delivery import service
+from textpilot.delivery.forms import SenderForm, TestSendForm
+from textpilot.delivery.models import Kind, Origin
+from textpilot.web.views.common import dashboard_view, is_owner, page, require_owner
+
+log = structlog.get_logger(__name__)
+
+NAV = "senders"
+
+
+def _sender_or_404(request, sender_id: int):
+    try:
+        return service.get_sender(request.store, sender_id)
+    except NotFound:
+        raise Http404("no such sender in this store") from None
+
+
+def _page(request, form=None, status=200, test_forms=None):
+    senders = list(service.list_senders(request.store).order_by("-is_default", "-active", "name"))
+    test_forms = test_forms or {}
+    rows = [(sender, test_forms.get(sender.pk) or TestSendForm(auto_id=f"test-{sender.pk}-%s")) for sender in senders]
+    return page(request, "delivery/senders.html", NAV, status=status, rows=rows, can_edit=is_owner(request),
+                form=form or SenderForm(provider=request.GET.get("provider")))
+
+
+@dashboard_view
+def senders(request):
+    if request.method != "POST":
+        return _page(request)
+    require_owner(request)
+    form = SenderForm(request.POST)
+    if form.is_valid():
+        try:
+            sender = service.create_sender(request.store, **form.sender_arguments())
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            log.info("sender.created", store=request.store.slug, sender_id=sender.pk, provider=sender.provider)
+            messages.success(request, f"Sender “{sender.name}” added. Its credentials are stored encrypted and won't be shown again.")
+            return redirect("delivery:senders")
+    form.mark_invalid()
+    return _page(request, form=form, status=422)
+
+
+@require_GET
+@dashboard_view
+def sender_fields(request):
+    """The provider's own fields, swapped in by htmx when another provider is chosen."""
+    return page(request, "delivery/_sender_provider_fields.html", NAV, form=SenderForm(provider=request.GET.get("provider")))
+
+
+@require_POST
+@dashboard_view
+def sender_active(request, sender_id: int):
+    require_owner(request)
+    sender = _sender_or_404(request, sender_id)
+    active = request.POST.get("active") == "1"
+    service.set_sender_active(request.store, sender.pk, active)
+    messages.success(request, f"Sender “{sender.name}” {'activated' if active else 'deactivated: it sends nothing until activated again'}.")
+    return redirect("delivery:senders")
+
+
+@require_POST
+@dashboard_view
+def sender_default(request, sender_id: int):
+    require_owner(request)
+    sender = _sender_or_404(request, sender_id)
+    try:
+        service.make_default_sender(request.store, sender.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"“{sender.name}” is now the default sender.")
+    return redirect("delivery:senders")
+
+
+@require_POST
+@dashboard_view
+def sender_test(request, sender_id: int):
+    """Queue a test text through this sender and point at its message page."""
+    require_owner(request)
+    sender = _sender_or_404(request, sender_id)
+    form = TestSendForm(request.POST, auto_id=f"test-{sender.pk}-%s")
+    if form.is_valid() and not form.cleaned_data["to"].strip():
+        form.add_error("to", "enter the phone number to send the test to")
+    if form.is_valid():
+        body = f"{request.store.brand}: test message from textpilot through sender “{sender.name}”."
+        try:
+            message = service.send_message(request.store, body=body, render=False, to=form.cleaned_data["to"],
+                                           kind=Kind.TRANSACTIONAL, origin=Origin.TEST, sender=sender)
+        except DomainError as exc:
+            form.add_error("to", exc.message)  # the only input is the number: every refusal is about it
+        else:
+            url = reverse("delivery:message", args=[message.pk])
+            messages.success(request, format_html('Test message queued to {}. <a href="{}">Follow it on its message page</a>.',
+                                                  message.to_phone, url))
+            return redirect("delivery:senders")
+    form.mark_invalid()
+    return _page(request, status=422, test_forms={sender.pk: form})
