@@ -59,7 +59,7 @@ def test_phone_shows_only_what_the_sim_carrier_delivered_to_that_number(owner_cl
     service.send_message(store, to="+12125550999", body="For someone else")
     html = owner_client.get(reverse("delivery:phone"), {"number": CUSTOMER}).content.decode()
     assert "Your code is 1234" in html and "For someone else" not in html
-    assert f'href="?number=%2B12125550123"' in html  # recent numbers to pick from
+    assert 'href="?number=%2B12125550123"' in html  # recent numbers to pick from
 
 
 def test_bad_input_names_the_field_and_stores_nothing(owner_client, store, sim_sender):

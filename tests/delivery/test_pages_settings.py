@@ -94,7 +94,7 @@ def test_send_test_message_through_a_sender(owner_client, store, sim_sender):
     assert reverse("delivery:message", args=[message.pk]) in response.content.decode()
     bad = owner_client.post(reverse("delivery:sender_test", args=[sim_sender.pk]), {"to": "12"})
     assert bad.status_code == 422 and "is not a" in bad.content.decode()
-    assert re.search(rf'name="to"[^>]*aria-invalid="true"', bad.content.decode())
+    assert re.search(r'name="to"[^>]*aria-invalid="true"', bad.content.decode())
     assert Message.objects.filter(store=store).count() == 1
 
 
