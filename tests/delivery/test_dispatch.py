@@ -10,7 +10,7 @@ from django.utils import timezone
 from textpilot.delivery import breaker as breaker_module
 from textpilot.delivery import claims, service
 from textpilot.delivery.breaker import CircuitBreaker
-from textpilot.delivery.dispatch import Dispatcher, dispatch_until_idle
+from textpilot.delivery.dispatch import PACING_TICK_SECONDS, Dispatcher, dispatch_until_idle
 from textpilot.delivery.models import DeliveryAttempt, Message, SimDelivery, Status
 from textpilot.delivery.providers.base import OutgoingText, Outcome, SendResult
 from textpilot.delivery.ratelimit import RateLimiter, rate_limiter_for
@@ -218,7 +218,7 @@ def test_each_of_several_workers_gets_its_share_of_the_senders_rate(monkeypatch,
 
 
 def test_texts_are_never_handed_over_ahead_of_the_limiters_schedule():
-    """Whatever the load, a text leaves at most one flush tick (5 ms) before its slot."""
+    """Whatever the load, a text leaves at most one pacing tick before its slot."""
     class Recorder:
         def __init__(self):
             self.calls = []
@@ -246,4 +246,4 @@ def test_texts_are_never_handed_over_ahead_of_the_limiters_schedule():
     handed = 0
     for at, size in recorder.calls:
         handed += size
-        assert handed <= rate * (at - started + 0.005) + 1, (handed, at - started)
+        assert handed <= rate * (at - started + PACING_TICK_SECONDS) + 1, (handed, at - started)

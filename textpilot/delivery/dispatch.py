@@ -9,6 +9,7 @@ marked `unknown` until a receipt settles them, never resent blindly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import socket
@@ -35,7 +36,10 @@ IDLE_POLL_SECONDS = 0.25
 SENDER_REFRESH_SECONDS = 5.0
 # Batches in flight per sender: while one is in the database (claim, gate, recording), the
 # other is being paced out to the provider, so the rate limiter never idles between batches.
-LANES_PER_SENDER = 2
+LANES_PER_SENDER = 3
+# Texts due within this much of each other leave in one provider call: at 1,000/s that is
+# calls of ~20 texts instead of ~5 (a per-call cost dominated), at most 20 ms early.
+PACING_TICK_SECONDS = 0.02
 # Most a single provider call may take; kept well under the lease so a slow call ends
 # before another dispatcher may look at the message.
 CALL_TIMEOUT_SECONDS = min(30.0, claims.LEASE_SECONDS / 2)
@@ -56,6 +60,7 @@ class Dispatcher:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dispatch-db")
         self._providers: dict[int, tuple[float, object]] = {}  # sender id -> (options stamp, provider)
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._pacing: dict[int, asyncio.Lock] = {}  # sender id -> one batch paced out at a time
         self.sent = 0
 
     async def _db(self, fn, *args, **kwargs):
@@ -149,7 +154,8 @@ class Dispatcher:
         if to_send:
             provider = self._provider(sender)
             texts = [self._outgoing(message, sender) for message in to_send]
-            results = await self._send_paced(provider, limiter, texts, breaker)
+            pacing = self._pacing.setdefault(sender.pk, asyncio.Lock())
+            results = await self._send_paced(provider, limiter, texts, breaker, pacing)
             by_id = {m.pk: m for m in to_send}
             counts = await self._db(claims.record_results, token, by_id, results, sender.provider)
             self.sent += counts.get(Outcome.ACCEPTED.value, 0)
@@ -157,28 +163,37 @@ class Dispatcher:
         log.debug("dispatcher.cycle", sender_id=sender.pk, claimed=len(claimed), sent=len(to_send), suppressed=suppressed)
         return len(claimed)
 
-    async def _send_paced(self, provider, limiter, texts: list[OutgoingText], breaker: CircuitBreaker) -> list[SendResult]:
+    async def _send_paced(self, provider, limiter, texts: list[OutgoingText], breaker: CircuitBreaker,
+                          pacing: asyncio.Lock | None = None) -> list[SendResult]:
         """Hand texts over at the sender's rate: chunks leave as soon as their tokens are
-        due, and calls overlap (a 50 ms provider doesn't cap us at 20 texts a second)."""
+        due, and calls overlap (a 50 ms provider doesn't cap us at 20 texts a second). With
+        `pacing`, the lanes of a sender take turns: one batch is paced out whole while the
+        others are in the database, instead of all of them interleaving and then pausing
+        together (the limiter would idle)."""
         calls = []
-        chunk: list[OutgoingText] = []
-        for text in texts:
-            wait = await limiter.reserve()
-            if wait > 0.005 and chunk:
-                calls.append(asyncio.create_task(self._call(provider, chunk, breaker)))
-                chunk = []
-            if wait > 0.005:
-                await asyncio.sleep(wait)
-            chunk.append(text)
-            if len(chunk) >= 50:
-                calls.append(asyncio.create_task(self._call(provider, chunk, breaker)))
-                chunk = []
-        if chunk:
-            calls.append(asyncio.create_task(self._call(provider, chunk, breaker)))
+        async with pacing or contextlib.nullcontext():
+            calls = self._paced_calls(provider, limiter, texts, breaker)
+            calls = [call async for call in calls]
         results: list[SendResult] = []
         for batch in await asyncio.gather(*calls):
             results.extend(batch)
         return results
+
+    async def _paced_calls(self, provider, limiter, texts: list[OutgoingText], breaker: CircuitBreaker):
+        chunk: list[OutgoingText] = []
+        for text in texts:
+            wait = await limiter.reserve()
+            if wait > PACING_TICK_SECONDS and chunk:
+                yield asyncio.create_task(self._call(provider, chunk, breaker))
+                chunk = []
+            if wait > PACING_TICK_SECONDS:
+                await asyncio.sleep(wait)
+            chunk.append(text)
+            if len(chunk) >= 50:
+                yield asyncio.create_task(self._call(provider, chunk, breaker))
+                chunk = []
+        if chunk:
+            yield asyncio.create_task(self._call(provider, chunk, breaker))
 
     async def _call(self, provider, texts: list[OutgoingText], breaker: CircuitBreaker) -> list[SendResult]:
         try:

@@ -51,7 +51,7 @@ class SimProvider(Provider):
     async def send_batch(self, texts: list[OutgoingText]) -> list[SendResult]:
         latency = float(self.options["latency_ms"]) / 1000
         failure_rate = float(self.options["failure_rate"])
-        started = time.perf_counter()
+        started, received_at = time.perf_counter(), timezone.now()
         await asyncio.sleep(latency)  # the submissions of a batch travel concurrently
         results, accepted = [], []
         for text in texts:
@@ -64,7 +64,7 @@ class SimProvider(Provider):
             results.append(SendResult(text.message_id, Outcome.ACCEPTED, provider_message_id=provider_id,
                                       request={"to": text.to_phone, "from": text.from_phone}, response={"sid": provider_id}))
         if accepted:
-            await asyncio.get_running_loop().run_in_executor(self._writer(), _log_accepted, accepted, self.options)
+            await asyncio.get_running_loop().run_in_executor(self._writer(), _log_accepted, accepted, self.options, received_at)
         latency_ms = int((time.perf_counter() - started) * 1000)
         for result in results:
             result.latency_ms = latency_ms
@@ -89,23 +89,25 @@ def _in_own_connection(fn):
     return wrapper
 
 
-def _log_accepted(accepted, options) -> None:
-    from django.db import close_old_connections
+def _log_accepted(accepted, options, received_at) -> None:
+    """Runs on the provider's one log thread, whose connection stays open until close()."""
+    from django.db import connection
 
     from textpilot.delivery.models import SimDelivery
 
-    close_old_connections()  # a connection the database dropped is replaced, not reused
-
-    now = timezone.now()
-    due = now + dt.timedelta(seconds=float(options["dlr_delay_s"]))
+    due = received_at + dt.timedelta(seconds=float(options["dlr_delay_s"]))
     undelivered_rate = float(options["undelivered_rate"])
-    SimDelivery.objects.bulk_create([
-        SimDelivery(store_id=text.store_id, client_ref=str(text.message_id), provider_message_id=provider_id,
-                    to_phone=text.to_phone, from_phone=text.from_phone, body=text.body, accepted_at=now,
-                    receipt_due_at=due,
-                    receipt_status="undelivered" if undelivered_rate and random.random() < undelivered_rate else "delivered")
-        for text, provider_id in accepted
-    ])
+    try:
+        SimDelivery.objects.bulk_create([
+            SimDelivery(store_id=text.store_id, client_ref=str(text.message_id), provider_message_id=provider_id,
+                        to_phone=text.to_phone, from_phone=text.from_phone, body=text.body, accepted_at=received_at,
+                        receipt_due_at=due,
+                        receipt_status="undelivered" if undelivered_rate and random.random() < undelivered_rate else "delivered")
+            for text, provider_id in accepted
+        ])
+    except Exception:
+        connection.close()  # a broken connection is not reused by the next call
+        raise
 
 
 @_in_own_connection
