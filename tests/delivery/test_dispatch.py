@@ -212,6 +212,25 @@ def test_rate_limiter_books_evenly_spaced_slots_without_bursts(monkeypatch):
     assert asyncio.run(reserve(3)) == pytest.approx([0, 0.005, 0.010])
 
 
+def test_rate_limiter_makes_up_a_short_stall_so_the_rate_holds(monkeypatch):
+    from textpilot.delivery import ratelimit
+
+    clock = Clock()
+    monkeypatch.setattr(ratelimit, "time", clock)
+    limiter = RateLimiter(1000)
+
+    async def reserve(n):
+        return [await limiter.reserve() for _ in range(n)]
+
+    asyncio.run(reserve(100))  # slots up to 0.1 s booked
+    clock.now += 0.15  # the loop was busy with the database 50 ms past the last slot
+    waits = asyncio.run(reserve(100))
+    assert waits[0] == 0 and sum(1 for w in waits if w == 0) == 51  # the missed 50 ms go out at once…
+    assert waits[-1] == pytest.approx(0.049)  # …and the schedule continues where it was: 1,000/s kept
+    clock.now += ratelimit.CATCH_UP_SECONDS + 0.2  # a real pause: the schedule restarts from now
+    assert asyncio.run(reserve(2)) == pytest.approx([0, 0.001])
+
+
 def test_each_of_several_workers_gets_its_share_of_the_senders_rate(monkeypatch, store, sim_sender):
     monkeypatch.setenv("TEXTPILOT_DISPATCH_WORKERS", "4")
     assert rate_limiter_for(sim_sender).rate == pytest.approx(sim_sender.rate_per_second / 4)

@@ -16,6 +16,10 @@ def worker_share() -> int:
         return 1
 
 
+# At most this much of the schedule is made up after a stall: a burst of ≤ 0.1 s of slots.
+CATCH_UP_SECONDS = 0.1
+
+
 class RateLimiter:
     def __init__(self, rate_per_second: float):
         self.set_rate(rate_per_second)
@@ -26,11 +30,15 @@ class RateLimiter:
         self.interval = 1.0 / self.rate
 
     async def reserve(self) -> float:
-        """Book one slot; return the seconds until it starts (0 when it is now)."""
+        """Book one slot; return the seconds until it starts (0 when it is now).
+
+        Slots missed by less than CATCH_UP_SECONDS (the loop was busy with the database
+        between batches) are still used, so a busy sender keeps its configured rate over
+        time; after a longer pause the schedule restarts from now (no saved-up burst)."""
         now = time.monotonic()
-        start = max(self._next, now)
+        start = self._next if now - self._next <= CATCH_UP_SECONDS else now
         self._next = start + self.interval
-        return start - now
+        return max(0.0, start - now)
 
 
 _LIMITERS: dict[int, RateLimiter] = {}
