@@ -5,7 +5,8 @@ from django.urls import reverse
 from textpilot.stores.middleware import SESSION_KEY
 
 DASHBOARD_PAGES = ["web:home", "web:profiles", "web:settings", "web:api_keys", "web:segments", "web:campaigns",
-                   "web:flows", "web:growth", "web:messages", "web:analytics"]
+                   "web:flows", "web:growth", "web:analytics", "delivery:messages", "delivery:inbox",
+                   "delivery:phone", "delivery:senders", "delivery:compliance"]
 
 
 @pytest.mark.parametrize("name", DASHBOARD_PAGES)

@@ -22,6 +22,5 @@ urlpatterns = [
     path("campaigns/", pages.coming_soon, {"section": "campaigns"}, name="campaigns"),
     path("flows/", pages.coming_soon, {"section": "flows"}, name="flows"),
     path("sign-up-tools/", pages.coming_soon, {"section": "growth"}, name="growth"),
-    path("messages/", pages.coming_soon, {"section": "messages"}, name="messages"),
     path("analytics/", pages.coming_soon, {"section": "analytics"}, name="analytics"),
 ]

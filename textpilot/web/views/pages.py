@@ -36,14 +36,6 @@ SECTIONS = {
             "Keywords texted to the store's number, and social links and QR codes that open the SMS app.",
         ],
     },
-    "messages": {
-        "title": "Messages",
-        "lead": "Every text sent and received: delivery status, replies and opt-outs in one inbox.",
-        "points": [
-            "Delivery receipts from the gateways, and STOP/START/HELP handled the moment they arrive.",
-            "Replies threaded by customer, so the store can answer from here.",
-        ],
-    },
     "analytics": {
         "title": "Analytics",
         "lead": "How much revenue each text brought back, and what it cost.",
