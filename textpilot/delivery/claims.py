@@ -5,16 +5,19 @@ lost its lease (it hung past the expiry) can't overwrite what another one record
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import uuid
 from collections import defaultdict
 from decimal import Decimal
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, DateTimeField, F, Max, Q, Sum, Value, When
 from django.utils import timezone
 
+from textpilot.common.bulk_insert import insert_rows
 from textpilot.delivery import gate
 from textpilot.delivery.models import ComplianceSettings, DeliveryAttempt, Direction, Kind, Message, Status
 from textpilot.delivery.providers.base import Outcome, SendResult
@@ -184,11 +187,8 @@ def record_results(token: str, messages: dict[int, Message], results: list[SendR
     for result in results:
         message = messages[result.message_id]
         counts[result.outcome.value] += 1
-        attempts.append(DeliveryAttempt(
-            store_id=message.store_id, message_id=message.pk, provider=provider, outcome=result.outcome.value,
-            request=result.request, response=result.response, error=result.error[:2000], latency_ms=result.latency_ms,
-            started_at=now,
-        ))
+        attempts.append((message.store_id, message.pk, provider, result.outcome.value, _json(result.request),
+                         _json(result.response), result.error[:2000], result.latency_ms, now))
         if result.outcome == Outcome.ACCEPTED:
             accepted[message.pk] = result.provider_message_id
         elif result.outcome == Outcome.TRANSIENT and message.attempts < MAX_ATTEMPTS:
@@ -217,7 +217,7 @@ def record_results(token: str, messages: dict[int, Message], results: list[SendR
                                                status_reason=_per_message(chunk, CharField()), **released)
         for (reason, error_code), ids in failed.items():
             mine(ids).update(status=Status.FAILED, status_at=now, status_reason=reason, error_code=error_code, **released)
-        DeliveryAttempt.objects.bulk_create(attempts, batch_size=500)
+        insert_rows(DeliveryAttempt, _ATTEMPT_COLUMNS, attempts, json_columns=("request", "response"))
     for message, error_code in opt_outs:
         from textpilot.delivery import service
 
@@ -250,6 +250,13 @@ def _chunks(items: list, size: int = 250):
 def _per_message(pairs, field) -> Case:
     """A value per message id in one UPDATE: CASE id WHEN … THEN … END."""
     return Case(*(When(pk=pk, then=Value(value, output_field=field)) for pk, value in pairs), output_field=field)
+
+
+_ATTEMPT_COLUMNS = ("store_id", "message_id", "provider", "outcome", "request", "response", "error", "latency_ms", "started_at")
+
+
+def _json(value) -> str:
+    return json.dumps(value or {}, cls=DjangoJSONEncoder)
 
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:

@@ -6,10 +6,10 @@ one bad item refuses the batch (422 naming the item and field) and nothing is wr
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
-from django.db.models.constants import OnConflict
+from django.db import transaction
 from django.utils import timezone
 
+from textpilot.common.bulk_insert import insert_rows
 from textpilot.common.errors import FieldError
 from textpilot.events.models import Event
 from textpilot.events.service import MAX_EVENT_PROPERTIES_BYTES, normalize_event_name, record_event
@@ -150,41 +150,9 @@ _EVENT_COLUMNS = ("store_id", "profile_id", "name", "properties", "occurred_at",
 
 
 def _insert_events(rows: list[tuple], ignore_conflicts: bool) -> None:
-    """Plain SQL instead of bulk_create: the ORM spent most of a batch building model
-    instances and preparing each value; these values are already validated and the JSON
-    already serialised (events_api benchmark)."""
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        _insert_events_postgresql(rows, ignore_conflicts)
-        return
-    ops = connection.ops
-    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-    row_sql = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
-    head = (f"{ops.insert_statement(on_conflict=on_conflict)} {ops.quote_name(Event._meta.db_table)} "
-            f"({', '.join(ops.quote_name(c) for c in _EVENT_COLUMNS)}) VALUES ")
-    adapt = ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):
-            chunk = rows[start:start + 500]
-            params = []
-            for store_id, profile_id, name, props, occurred_at, key, source, recorded_at in chunk:
-                params += (store_id, profile_id, name, props, adapt(occurred_at), key, source, adapt(recorded_at))
-            cursor.execute(head + ", ".join([row_sql] * len(chunk)), params)
-
-
-def _insert_events_postgresql(rows: list[tuple], ignore_conflicts: bool) -> None:
-    # One array per column through unnest: eight parameters whatever the batch size, so
-    # psycopg does not re-parse a query with thousands of placeholders every time.
-    columns = list(zip(*rows))
-    types = ("bigint[]", "bigint[]", "text[]", "text[]", "timestamptz[]", "text[]", "text[]", "timestamptz[]")
-    selected = ", ".join(f"c{i}::jsonb" if name == "properties" else f"c{i}" for i, name in enumerate(_EVENT_COLUMNS))
-    sql = (f"INSERT INTO {Event._meta.db_table} ({', '.join(_EVENT_COLUMNS)}) "
-           f"SELECT {selected} FROM unnest({', '.join(f'%s::{t}' for t in types)}) "
-           f"AS t({', '.join(f'c{i}' for i in range(len(_EVENT_COLUMNS)))})"
-           + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [list(column) for column in columns])
+    # Plain SQL instead of bulk_create: the values are validated and the JSON serialised
+    # already (events_api benchmark: ~3x the ORM's rate).
+    insert_rows(Event, _EVENT_COLUMNS, rows, json_columns=("properties",), ignore_conflicts=ignore_conflicts)
 
 
 def track_event(store: Store, raw: dict, source: str = "api") -> tuple[Event, bool]:

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
+from textpilot.common.bulk_insert import insert_rows
 from textpilot.delivery.providers.base import LookupResult, OutgoingText, Outcome, Provider, SendResult, register
 
 
@@ -89,6 +90,10 @@ def _in_own_connection(fn):
     return wrapper
 
 
+_LOG_COLUMNS = ("store_id", "client_ref", "provider_message_id", "to_phone", "from_phone", "body", "accepted_at",
+                "receipt_due_at", "receipt_status")
+
+
 def _log_accepted(accepted, options, received_at) -> None:
     """Runs on the provider's one log thread, whose connection stays open until close()."""
     from django.db import connection
@@ -98,11 +103,9 @@ def _log_accepted(accepted, options, received_at) -> None:
     due = received_at + dt.timedelta(seconds=float(options["dlr_delay_s"]))
     undelivered_rate = float(options["undelivered_rate"])
     try:
-        SimDelivery.objects.bulk_create([
-            SimDelivery(store_id=text.store_id, client_ref=str(text.message_id), provider_message_id=provider_id,
-                        to_phone=text.to_phone, from_phone=text.from_phone, body=text.body, accepted_at=received_at,
-                        receipt_due_at=due,
-                        receipt_status="undelivered" if undelivered_rate and random.random() < undelivered_rate else "delivered")
+        insert_rows(SimDelivery, _LOG_COLUMNS, [
+            (text.store_id, str(text.message_id), provider_id, text.to_phone, text.from_phone, text.body, received_at, due,
+             "undelivered" if undelivered_rate and random.random() < undelivered_rate else "delivered")
             for text, provider_id in accepted
         ])
     except Exception:
