@@ -21,6 +21,7 @@ from textpilot.common.bulk_insert import insert_rows
 from textpilot.delivery import gate
 from textpilot.delivery.models import ComplianceSettings, DeliveryAttempt, Direction, Kind, Message, Status
 from textpilot.delivery.providers.base import Outcome, SendResult
+from textpilot.stores.models import Store
 
 
 def _lease_seconds() -> float:
@@ -67,9 +68,22 @@ def claim_due(sender_id: int, limit: int, owner: str, now: dt.datetime | None = 
         ids = [row[0] for row in cursor.fetchall()]
     if not ids:
         return token, []
-    claimed = list(Message.objects.filter(pk__in=ids, lease_owner=token, status=Status.QUEUED).select_related("profile", "store")
-                   .order_by("priority", "send_after", "id"))
+    claimed = list(Message.objects.filter(pk__in=ids, lease_owner=token, status=Status.QUEUED).select_related("profile")
+                   .only(*_CLAIMED_FIELDS).order_by("priority", "send_after", "id"))
+    # One Store object per store, not one per row (a batch is nearly always one store).
+    stores = {store.pk: store for store in Store.objects.filter(pk__in={m.store_id for m in claimed})}
+    for message in claimed:
+        message.store = stores[message.store_id]
     return token, claimed
+
+
+# What the gate, the provider hand-over and the result bookkeeping read of a claimed message
+# (loading only these keeps a 500-row claim cheap; anything else loads on first use).
+_CLAIMED_FIELDS = (
+    "id", "store_id", "profile_id", "sender_id", "direction", "kind", "origin", "estimated_cost", "to_phone", "from_phone",
+    "body", "media_urls", "attempts", "priority", "send_after", "status", "lease_owner",
+    "profile__id", "profile__store_id", "profile__phone", "profile__sms_status", "profile__timezone",
+)
 
 
 def release(token: str, message_ids: list[int]) -> None:
