@@ -79,6 +79,7 @@ fi
 
 # --- Chromium for the browser tests -------------------------------------------------
 if [ ! -x /usr/bin/chromium ]; then apt_install chromium fonts-dejavu-core; fi
+if [ ! -x /usr/sbin/bearerbox ] || [ ! -x /usr/lib/kannel/test/fakesmsc ]; then apt_install kannel kannel-extras; fi
 
 echo "TEXTPILOT_TEST_PG_URL=$pg_url"
 echo "TEXTPILOT_TEST_REDIS_URL=$redis_url"

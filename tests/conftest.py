@@ -16,6 +16,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     database = settings.DATABASES["default"]
     if "postgresql" in database["ENGINE"]:
         database.setdefault("TEST", {})["NAME"] = f"test_textpilot_{os.getpid()}"
+    else:
+        # A file, as in production: concurrent writers (the live server, the dispatcher's
+        # threads) then wait for SQLite's lock (busy_timeout) instead of failing at once,
+        # which an in-memory shared-cache database does ("database table is locked").
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="textpilot-test-db-")
+        database.setdefault("TEST", {})["NAME"] = os.path.join(folder, "test.sqlite3")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,0 +1,96 @@
+"""Kannel's receipt and inbound URLs with Django's test client: the token guards both, bad
+requests are refused naming the field and change nothing, receipts never move backwards."""
+import pytest
+from conftest import SENDER_NUMBER, TOKEN
+
+from textpilot.delivery import service
+from textpilot.delivery.models import DeliveryReport, Message, Status
+from textpilot.delivery.providers.base import OutgoingText
+from textpilot.delivery.providers.kannel.provider import KannelProvider
+from textpilot.profiles.models import ConsentStatus, Profile
+
+
+@pytest.fixture
+def kannel_sender(store):
+    return service.create_sender(store, name="Kannel", provider="kannel", from_number=SENDER_NUMBER,
+                                 credentials={"username": "tp", "password": "pw", "webhook_token": TOKEN})
+
+
+@pytest.fixture
+def sent(store, kannel_sender, subscribed):
+    message = service.send_message(store, profile=subscribed, body="Your order shipped", sender=kannel_sender)
+    Message.objects.filter(pk=message.pk).update(status=Status.SENT, provider="kannel", provider_message_id=f"kannel-{message.pk}")
+    return message
+
+
+def dlr(client, message_id, status, token=TOKEN, slug="acme"):
+    return client.get(f"/webhooks/kannel/{slug}/dlr", {"mid": message_id, "status": status, "answer": "ACK/", "token": token})
+
+
+def test_receipts_move_forward_only(client, sent):
+    assert dlr(client, sent.pk, 1).status_code == 200
+    assert dlr(client, sent.pk, 8).status_code == 200  # the SMSC's ack arriving late
+    sent.refresh_from_db()
+    assert sent.status == Status.DELIVERED
+    assert list(DeliveryReport.objects.order_by("id").values_list("status", "applied")) == [("delivered", True), ("sent", False)]
+
+
+def test_failed_receipt_keeps_the_answer(client, sent):
+    dlr(client, sent.pk, 16)
+    sent.refresh_from_db()
+    assert (sent.status, sent.error_code) == (Status.FAILED, "16") and "ACK/" in sent.status_reason
+
+
+@pytest.mark.parametrize("token", ["", "wrong-token-wrong-token", TOKEN.upper()])
+def test_missing_or_wrong_token_is_403_and_changes_nothing(client, sent, token):
+    assert dlr(client, sent.pk, 1, token=token).status_code == 403
+    assert client.get("/webhooks/kannel/acme/inbound", {"from": "+12125550123", "text": "STOP", "token": token}).status_code == 403
+    sent.refresh_from_db()
+    assert sent.status == Status.SENT and not DeliveryReport.objects.exists()
+    assert Profile.objects.get(pk=sent.profile_id).sms_status == ConsentStatus.SUBSCRIBED
+
+
+@pytest.mark.parametrize("params", [{"status": "1"}, {"mid": "abc", "status": "1"}, {"mid": "1", "status": "x"},
+                                    {"mid": "1", "status": "3"}])
+def test_malformed_receipt_is_400(client, sent, params):
+    answer = client.get("/webhooks/kannel/acme/dlr", {**params, "token": TOKEN})
+    assert answer.status_code == 400
+    sent.refresh_from_db()
+    assert sent.status == Status.SENT and not DeliveryReport.objects.exists()
+
+
+def test_unknown_store_is_404(client, sent):
+    assert dlr(client, sent.pk, 1, slug="nope").status_code == 404
+
+
+def test_inbound_is_stored_and_answered_with_an_empty_body(client, store, kannel_sender, subscribed):
+    answer = client.get("/webhooks/kannel/acme/inbound", {"from": subscribed.phone, "to": SENDER_NUMBER, "text": "Hello?", "token": TOKEN})
+    assert answer.status_code == 200 and answer.content == b""
+    assert Message.objects.get(direction="inbound").body == "Hello?"
+    assert client.get("/webhooks/kannel/acme/inbound", {"from": "12", "text": "x", "token": TOKEN}).status_code == 400
+    assert client.get("/webhooks/kannel/acme/inbound", {"from": subscribed.phone, "token": TOKEN}).status_code == 400
+    assert Message.objects.filter(direction="inbound").count() == 1
+
+
+def test_request_parameters():
+    provider = KannelProvider(credentials={"username": "tp", "password": "pw", "webhook_token": TOKEN},
+                              options={"smsc_id": "FAKE"})
+    text = OutgoingText(7, 1, "+12125550123", SENDER_NUMBER, "Ünïcode ✓", status_callback_url="https://sms.example/webhooks/kannel/acme/status?mid=7")
+    params = provider.request_params(text)
+    assert (params["coding"], params["charset"], params["smsc"], params["dlr-mask"]) == ("2", "UTF-8", "FAKE", "31")
+    assert params["dlr-url"] == f"https://sms.example/webhooks/kannel/acme/status?mid=7&token={TOKEN}&status=%d&answer=%A"
+    plain = provider.request_params(OutgoingText(8, 1, "+12125550123", SENDER_NUMBER, "Plain text"))
+    assert "coding" not in plain and "dlr-url" not in plain
+
+
+@pytest.mark.parametrize("credentials,options,field", [
+    ({"username": "tp", "password": "pw"}, {}, "webhook_token"),
+    ({"username": "tp", "password": "pw", "webhook_token": "short"}, {}, "webhook_token"),
+    ({"username": "tp", "password": "pw", "webhook_token": TOKEN}, {"base_url": "ftp://x"}, "base_url"),
+])
+def test_bad_configuration_names_the_field(store, credentials, options, field):
+    from textpilot.common.errors import FieldError
+
+    with pytest.raises(FieldError) as error:
+        service.create_sender(store, name="K", provider="kannel", from_number=SENDER_NUMBER, credentials=credentials, options=options)
+    assert error.value.field == field
