@@ -364,3 +364,22 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.log.close()
+
+
+# -- running one benchmark script on its own ------------------------------------------------
+def run_standalone(run, description: str) -> int:
+    """`python bench/<name>.py [--quick]`: run, save the JSON result, print the metrics."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    result = run(quick=parser.parse_args().quick)
+    path = save_result(result)
+    for m in result["runs"][0]["metrics"]:
+        label = f": {m['baseline_label']}" if m.get("baseline_label") else ""
+        baseline = f"  (baseline {_fmt(m['baseline'], m['unit'])}{label})" if m.get("baseline") is not None else ""
+        print(f"{m['metric']}: {_fmt(m['value'], m['unit'])}{baseline}")
+    for note in result.get("notes", []):
+        print(note)
+    print(f"saved {path.relative_to(ROOT)}")
+    return 0

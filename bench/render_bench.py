@@ -12,7 +12,6 @@ Baselines, same run, same contexts: python-liquid 2 directly with the template p
 
     .venv/bin/python bench/render_bench.py [--quick]
 """
-import argparse
 import os
 import random
 import statistics
@@ -112,18 +111,5 @@ def run(quick: bool = False, full: bool = False) -> dict:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    result = run(quick=args.quick)
-    path = harness.save_result(result)
-    for m in result["runs"][0]["metrics"]:
-        baseline = f"  (baseline {harness._fmt(m['baseline'], m['unit'])}: {m['baseline_label']})" if m.get("baseline") is not None else ""
-        print(f"{m['metric']}: {harness._fmt(m['value'], m['unit'])}{baseline}")
-    print(f"saved {path.relative_to(harness.ROOT)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.run_standalone(run, __doc__))

@@ -13,7 +13,6 @@ Also measured: `split_segments` on the multi-part bodies (what the SMPP provider
 
     .venv/bin/python bench/segment_counter_bench.py [--quick]
 """
-import argparse
 import os
 import random
 import statistics
@@ -138,20 +137,5 @@ def load_note(load_before: float) -> str:
     return f"1-minute load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores."
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    result = run(quick=args.quick)
-    path = harness.save_result(result)
-    for m in result["runs"][0]["metrics"]:
-        baseline = f"  (baseline {harness._fmt(m['baseline'], m['unit'])})" if m.get("baseline") is not None else ""
-        print(f"{m['metric']}: {harness._fmt(m['value'], m['unit'])}{baseline}")
-    for note in result["notes"]:
-        print(note)
-    print(f"saved {path.relative_to(harness.ROOT)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.run_standalone(run, __doc__))

@@ -11,7 +11,6 @@ Baseline, same run, same fake, same concurrency: the same form POSTs with httpx.
 
     .venv/bin/python bench/twilio_send_bench.py [--quick]
 """
-import argparse
 import asyncio
 import logging
 import os
@@ -165,20 +164,5 @@ def _wait_for(port: int, seconds: float = 15.0) -> None:
     raise RuntimeError("the fake Twilio did not start")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    result = run(quick=args.quick)
-    path = harness.save_result(result)
-    for m in result["runs"][0]["metrics"]:
-        baseline = f"  (baseline {harness._fmt(m['baseline'], m['unit'])})" if m.get("baseline") is not None else ""
-        print(f"{m['metric']}: {harness._fmt(m['value'], m['unit'])}{baseline}")
-    for note in result["notes"]:
-        print(note)
-    print(f"saved {path.relative_to(harness.ROOT)}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.run_standalone(run, __doc__))

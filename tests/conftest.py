@@ -143,3 +143,8 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+            # ORM calls made while Playwright's event loop runs in this thread get a connection of
+            # their own; close it, or PostgreSQL refuses to drop the test database at the end.
+            from django.db import connections
+
+            connections.close_all()
