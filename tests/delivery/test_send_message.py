@@ -99,3 +99,19 @@ def test_sender_rules(store):
     with pytest.raises(FieldError):
         service.create_sender(store, name="Y", provider="sim", from_number="+14155550101", rate_per_second=0)
     assert Sender.objects.filter(store=store).count() == 2
+
+
+def test_compliance_settings_are_validated_and_nothing_is_saved_on_error(store):
+    import datetime as dt
+
+    settings = service.update_compliance_settings(store, quiet_hours_start="22:30", quiet_hours_end=dt.time(7, 0))
+    assert (settings.quiet_hours_start, settings.quiet_hours_end) == (dt.time(22, 30), dt.time(7, 0))
+    for field, value in [("quiet_hours_start", "late"), ("quiet_hours_end", "25:00"), ("smart_sending_hours", 500),
+                         ("allowed_countries", ["USA"]), ("daily_spend_cap", -1), ("help_reply", "x" * 481),
+                         ("surprise", 1)]:
+        with pytest.raises(FieldError) as error:
+            service.update_compliance_settings(store, **{"daily_spend_cap": 5, field: value})
+        assert error.value.field == field
+    stored = service.compliance_settings(store)
+    assert stored.smart_sending_hours == 16 and stored.daily_spend_cap is None
+    assert stored.quiet_hours_start == dt.time(22, 30)

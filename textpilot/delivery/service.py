@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from datetime import time as datetime_time
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +38,7 @@ from textpilot.stores.models import Store
 log = structlog.get_logger(__name__)
 
 MAX_MEDIA = 10
+MAX_REPLY_CHARACTERS = 480  # three segments: a reply text longer than that is a mistake
 DEFAULT_PRIORITY = {Origin.KEYWORD_REPLY: PRIORITY_REPLY, Origin.INBOX: PRIORITY_REPLY}
 
 
@@ -63,6 +65,12 @@ def update_compliance_settings(store: Store, **fields) -> ComplianceSettings:
             if not isinstance(value, list) or not all(isinstance(c, str) and len(c.strip()) == 2 and c.strip().isalpha() for c in value):
                 raise FieldError("allowed_countries must be a list of two-letter country codes", field=name)
             value = sorted({c.strip().upper() for c in value})
+        if name in ("quiet_hours_start", "quiet_hours_end"):
+            value = _clock_time(value, name)
+        if name in ("stop_reply", "start_reply", "help_reply"):
+            value = (value or "").strip() if isinstance(value, str) or value is None else value
+            if not isinstance(value, str) or len(value) > MAX_REPLY_CHARACTERS:
+                raise FieldError(f"{name} must be a text of at most {MAX_REPLY_CHARACTERS} characters (empty: the default)", field=name)
         if name == "smart_sending_hours" and not (isinstance(value, int) and 0 <= value <= 168):
             raise FieldError("smart_sending_hours must be a whole number of hours from 0 to 168", field=name)
         if name == "daily_spend_cap" and value is not None:
@@ -75,6 +83,16 @@ def update_compliance_settings(store: Store, **fields) -> ComplianceSettings:
         setattr(settings, name, value)
     settings.save()
     return settings
+
+
+def _clock_time(value, field: str) -> datetime_time:
+    """A local time of day: a time, or "HH:MM" text. Equal start and end mean no quiet hours."""
+    if isinstance(value, datetime_time):
+        return value.replace(second=0, microsecond=0, tzinfo=None)
+    try:
+        return datetime_time.fromisoformat(str(value).strip()).replace(second=0, microsecond=0)
+    except ValueError:
+        raise FieldError(f"{field} must be a time of day such as 21:00", field=field) from None
 
 
 def reply_texts(store: Store, settings: ComplianceSettings | None = None) -> dict[str, str]:
