@@ -356,6 +356,9 @@ def apply_delivery_report(
             if provider_message_id and not message.provider_message_id:
                 message.provider_message_id = provider_message_id
                 updates.append("provider_message_id")
+            if not message.provider:  # the receipt beat the dispatcher's "sent" bookkeeping
+                message.provider = provider
+                updates.append("provider")
             if message.sent_at is None:
                 message.sent_at = now
                 updates.append("sent_at")

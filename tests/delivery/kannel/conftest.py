@@ -1,16 +1,21 @@
 """A real Kannel gateway on 127.0.0.1 for the tests: bearerbox, smsbox and the fake SMS centre
 `fakesmsc` from Debian's `kannel`/`kannel-extras` (installed by .ci/run), each started on free
 ports and stopped by its own PID. textpilot itself answers on pytest-django's live server."""
+import re
 import socket
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 import pytest
 
 BEARERBOX, SMSBOX, FAKESMSC = "/usr/sbin/bearerbox", "/usr/sbin/smsbox", "/usr/lib/kannel/test/fakesmsc"
 TOKEN = "kannel-webhook-token-0123456789"
 SENDER_NUMBER = "+14155550100"
+MAX_MESSAGES = 10  # Kannel's sendsms-user max-messages and the sender's max_messages option
+# fakesmsc's log line for every text it gets: "Got message N: <from to kind rest>".
+GOT_MESSAGE = re.compile(r"Got message \d+: <(\S+) (\S+) (\S+) ?(.*)>$")
 
 
 def free_port() -> int:
@@ -43,7 +48,7 @@ class KannelGateway:
         self.processes: list[subprocess.Popen] = []
         self.fakesmsc: subprocess.Popen | None = None
         self.fakesmsc_log = workdir / "fakesmsc.log"
-        get_url = f"{app_url}/webhooks/kannel/{store_slug}/inbound?from=%p&to=%P&text=%a&token={TOKEN}"
+        get_url = f"{app_url}/webhooks/kannel/{store_slug}/inbound?from=%p&to=%P&text=%a&charset=%C&id=%I&token={TOKEN}"
         self.config = workdir / "kannel.conf"
         self.config.write_text(f"""
 group = core
@@ -69,6 +74,8 @@ log-file = "{workdir}/smsbox.log"
 group = sendsms-user
 username = tp
 password = tp-secret
+max-messages = {MAX_MESSAGES}
+concatenation = true
 
 group = sms-service
 keyword = default
@@ -100,8 +107,34 @@ max-messages = 0
         self.fakesmsc, _ = self._start(args, self.fakesmsc_log.name)
         time.sleep(0.5)
 
-    def received(self) -> str:
+    def log(self) -> str:
         return self.fakesmsc_log.read_text(errors="replace")
+
+    def texts(self, data_encoding: str = "latin-1") -> list[str]:
+        """Every text the fake SMS centre got, its parts put back together. fakesmsc prints
+        "text <body>", "ucs-2 <UTF-16BE url-encoded>" or, for a part of a long text,
+        "udh <UDH> data <bytes url-encoded>" (the bytes' encoding isn't printed: GSM texts
+        come as 8-bit, UCS-2 texts as UTF-16BE, hence `data_encoding`)."""
+        texts, parts = [], {}
+        for line in self.log().splitlines():
+            found = GOT_MESSAGE.search(line)
+            if not found:
+                continue
+            kind, rest = found.group(3), found.group(4)
+            if kind == "text":
+                texts.append(rest)
+            elif kind == "ucs-2":
+                texts.append(_bytes(rest).decode("utf-16-be"))
+            elif kind == "udh":
+                udh, _, data = rest.partition(" data ")
+                header = _bytes(udh)  # 05 00 03 <reference> <total> <sequence>
+                reference, total, sequence = header[3], header[4], header[5]
+                parts.setdefault(reference, {})[sequence] = _bytes(data)
+                if len(parts[reference]) == total:
+                    pieces = parts.pop(reference)
+                    joined = b"".join(pieces[n] for n in range(1, total + 1))
+                    texts.append(joined.decode(data_encoding))
+        return texts
 
     @staticmethod
     def _stop(process: subprocess.Popen) -> None:
@@ -116,6 +149,10 @@ max-messages = 0
     def stop(self) -> None:
         for process in reversed(self.processes):
             self._stop(process)
+
+
+def _bytes(url_encoded: str) -> bytes:
+    return unquote_to_bytes(url_encoded.replace("+", " "))
 
 
 def wait_until(condition, timeout: float = 30, interval: float = 0.2):
@@ -144,7 +181,7 @@ def kannel(kannel_store, live_server, settings, tmp_path):
     settings.TEXTPILOT_PUBLIC_URL = live_server.url
     gateway = KannelGateway(tmp_path, live_server.url, kannel_store.slug)
     sender = service.list_senders(kannel_store).get(provider="kannel")
-    sender.options = {**sender.options, "base_url": gateway.base_url}
+    sender.options = {**sender.options, "base_url": gateway.base_url, "max_messages": MAX_MESSAGES}
     sender.save(update_fields=["options"])
     try:
         yield gateway.start()

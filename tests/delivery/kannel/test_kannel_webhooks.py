@@ -23,16 +23,46 @@ def sent(store, kannel_sender, subscribed):
     return message
 
 
-def dlr(client, message_id, status, token=TOKEN, slug="acme"):
-    return client.get(f"/webhooks/kannel/{slug}/dlr", {"mid": message_id, "status": status, "answer": "ACK/", "token": token})
+def dlr(client, message_id, status, token=TOKEN, slug="acme", **extra):
+    return client.get(f"/webhooks/kannel/{slug}/dlr", {"mid": message_id, "status": status, "answer": "ACK/", "token": token,
+                                                        **extra})
 
 
 def test_receipts_move_forward_only(client, sent):
-    assert dlr(client, sent.pk, 1).status_code == 200
+    assert dlr(client, sent.pk, 1, fid="b2f6f4d0-smsc").status_code == 200
     assert dlr(client, sent.pk, 8).status_code == 200  # the SMSC's ack arriving late
+    assert dlr(client, sent.pk, 1).status_code == 200  # a duplicate
     sent.refresh_from_db()
     assert sent.status == Status.DELIVERED
-    assert list(DeliveryReport.objects.order_by("id").values_list("status", "applied")) == [("delivered", True), ("sent", False)]
+    assert list(DeliveryReport.objects.order_by("id").values_list("status", "applied")) == [
+        ("delivered", True), ("sent", False), ("delivered", False)]
+    assert DeliveryReport.objects.order_by("id").first().raw["smsc_message_id"] == "b2f6f4d0-smsc"
+
+
+def test_receipt_arriving_before_the_dispatcher_records_the_acceptance(client, sent):
+    """Kannel's receipt can reach us within milliseconds, while the message is still
+    `sending`: it is delivered, from Kannel, and the late "sent" bookkeeping (which only
+    touches `sending` rows) can't undo it."""
+    Message.objects.filter(pk=sent.pk).update(status=Status.SENDING, provider="", provider_message_id=None)
+    assert dlr(client, sent.pk, 1).status_code == 200
+    sent.refresh_from_db()
+    assert (sent.status, sent.provider, sent.provider_message_id) == (Status.DELIVERED, "kannel", f"kannel-{sent.pk}")
+
+
+def test_buffered_receipt_is_kept_and_changes_nothing(client, sent):
+    """Type 4: the SMSC holds the text for a phone that is off; the final receipt follows."""
+    assert dlr(client, sent.pk, 4).json()["status"] == Status.SENT
+    assert list(DeliveryReport.objects.values_list("raw__status", "applied")) == [(4, False)]
+    dlr(client, sent.pk, 1)
+    dlr(client, sent.pk, 4)
+    assert Message.objects.get(pk=sent.pk).status == Status.DELIVERED
+
+
+def test_receipt_for_another_stores_message_is_404(client, sent, other_store):
+    service.create_sender(other_store, name="Kannel", provider="kannel", from_number=SENDER_NUMBER,
+                          credentials={"username": "tp", "password": "pw", "webhook_token": TOKEN})
+    assert dlr(client, sent.pk, 1, slug=other_store.slug).status_code == 404
+    assert Message.objects.get(pk=sent.pk).status == Status.SENT
 
 
 def test_failed_receipt_keeps_the_answer(client, sent):
@@ -63,6 +93,35 @@ def test_unknown_store_is_404(client, sent):
     assert dlr(client, sent.pk, 1, slug="nope").status_code == 404
 
 
+def test_allowed_ips_refuses_other_callers(client, sent, kannel_sender):
+    kannel_sender.options = {**kannel_sender.options, "allowed_ips": "10.1.2.3, 192.168.0.0/16"}
+    kannel_sender.save(update_fields=["options"])
+    assert dlr(client, sent.pk, 1).status_code == 403  # the test client calls from 127.0.0.1
+    assert Message.objects.get(pk=sent.pk).status == Status.SENT and not DeliveryReport.objects.exists()
+    assert client.get(f"/webhooks/kannel/acme/dlr?mid={sent.pk}&status=1&token={TOKEN}",
+                      REMOTE_ADDR="192.168.7.9").status_code == 200
+    assert Message.objects.get(pk=sent.pk).status == Status.DELIVERED
+
+
+def test_inbound_ucs2_is_decoded_from_the_bytes_kannel_sends(client, store, kannel_sender, subscribed):
+    """What smsbox's get-url really sent for a UCS-2 text (captured from Kannel 1.4.5)."""
+    answer = client.get(f"/webhooks/kannel/acme/inbound?from={subscribed.phone.replace('+', '%2B')}&to=%2B14155550100"
+                        f"&text=%06'%06D%00+%D8%3C%DF%89&charset=UTF-16BE&id=637dab67&token={TOKEN}")
+    assert answer.status_code == 200 and answer.content == b""
+    assert Message.objects.get(direction="inbound").body == "\u0627\u0644 🎉"
+    unknown = client.get(f"/webhooks/kannel/acme/inbound?from=%2B12125550123&text=x&charset=KOI9-Z&token={TOKEN}")
+    assert unknown.status_code == 400 and "KOI9-Z" in unknown.json()["detail"]
+    assert Message.objects.filter(direction="inbound").count() == 1
+
+
+def test_inbound_repeated_by_kannel_is_stored_once(client, store, kannel_sender, subscribed):
+    params = {"from": subscribed.phone, "to": SENDER_NUMBER, "text": "STOP", "id": "918cfdde-da54", "token": TOKEN}
+    assert client.get("/webhooks/kannel/acme/inbound", params).status_code == 200
+    assert client.get("/webhooks/kannel/acme/inbound", params).status_code == 200
+    assert Message.objects.filter(direction="inbound").count() == 1
+    assert Message.objects.filter(direction="outbound", origin="keyword_reply").count() == 1
+
+
 def test_inbound_is_stored_and_answered_with_an_empty_body(client, store, kannel_sender, subscribed):
     answer = client.get("/webhooks/kannel/acme/inbound", {"from": subscribed.phone, "to": SENDER_NUMBER, "text": "Hello?", "token": TOKEN})
     assert answer.status_code == 200 and answer.content == b""
@@ -78,7 +137,7 @@ def test_request_parameters():
     text = OutgoingText(7, 1, "+12125550123", SENDER_NUMBER, "Ünïcode ✓", status_callback_url="https://sms.example/webhooks/kannel/acme/status?mid=7")
     params = provider.request_params(text)
     assert (params["coding"], params["charset"], params["smsc"], params["dlr-mask"]) == ("2", "UTF-8", "FAKE", "31")
-    assert params["dlr-url"] == f"https://sms.example/webhooks/kannel/acme/status?mid=7&token={TOKEN}&status=%d&answer=%A"
+    assert params["dlr-url"] == f"https://sms.example/webhooks/kannel/acme/status?mid=7&token={TOKEN}&status=%d&answer=%A&fid=%F"
     plain = provider.request_params(OutgoingText(8, 1, "+12125550123", SENDER_NUMBER, "Plain text"))
     assert "coding" not in plain and "dlr-url" not in plain
 
@@ -87,6 +146,9 @@ def test_request_parameters():
     ({"username": "tp", "password": "pw"}, {}, "webhook_token"),
     ({"username": "tp", "password": "pw", "webhook_token": "short"}, {}, "webhook_token"),
     ({"username": "tp", "password": "pw", "webhook_token": TOKEN}, {"base_url": "ftp://x"}, "base_url"),
+    ({"username": "tp", "password": "pw", "webhook_token": TOKEN}, {"max_messages": 0}, "max_messages"),
+    ({"username": "tp", "password": "pw", "webhook_token": TOKEN}, {"max_messages": "10"}, "max_messages"),
+    ({"username": "tp", "password": "pw", "webhook_token": TOKEN}, {"allowed_ips": "127.0.0.1, kannel.local"}, "allowed_ips"),
 ])
 def test_bad_configuration_names_the_field(store, credentials, options, field):
     from textpilot.common.errors import FieldError

@@ -5,10 +5,16 @@ we give with each text and inbound texts to the `get-url` of its sms-service, bo
 /webhooks/kannel/<store>/ (see views.py). Kannel can't sign requests, so both carry the
 sender's secret `webhook_token`. Kannel assigns no message id we could ask about later:
 our own message id travels in the dlr-url, which is how receipts find their message (also
-one left `unknown` by a call that timed out)."""
+one left `unknown` by a call that timed out).
+
+Kannel splits long texts itself, but only into as many parts as the `max-messages` of its
+sendsms-user group allows (default 1) and it cuts the rest off silently, opt-out line
+included. The sender's `max_messages` option mirrors that setting: a text needing more
+parts is refused here instead of going out truncated."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from urllib.parse import urlencode
 
@@ -28,6 +34,32 @@ def provider_message_id(message_id: int) -> str:
     return f"kannel-{message_id}"
 
 
+def outcome_of(http_status: int, body: str) -> Outcome:
+    """smsbox's answer to sendsms: 202 "0: Accepted for delivery" or "3: Queued for later
+    delivery" (bearerbox stored it); 4xx (bad credentials, bad number…) won't change on a
+    retry; 5xx ("Sending failed.") and 429 may. Any other success answer (a proxy's page?)
+    may hide an accepted text: unknown, never resent blindly."""
+    if http_status in (200, 202) and body[:2] in ("0:", "3:"):
+        return Outcome.ACCEPTED
+    if http_status >= 500 or http_status == 429:
+        return Outcome.TRANSIENT
+    if 200 <= http_status < 300:
+        return Outcome.UNKNOWN
+    return Outcome.PERMANENT
+
+
+def allowed_networks(value) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """"127.0.0.1, 10.0.0.0/8" -> networks; ValueError names a bad entry."""
+    networks = []
+    for entry in str(value or "").replace(";", ",").split(","):
+        if entry.strip():
+            try:
+                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError:
+                raise ValueError(f"{entry.strip()!r} is not an IP address or network") from None
+    return networks
+
+
 @register
 class KannelProvider(Provider):
     name = "kannel"
@@ -37,6 +69,10 @@ class KannelProvider(Provider):
         "base_url": "http://127.0.0.1:13013",  # smsbox's sendsms-port
         "smsc_id": "",  # route through one SMSC of the gateway (optional)
         "request_timeout_s": 10.0,
+        # = max-messages of Kannel's sendsms-user group (Kannel's default is 1: one SMS).
+        "max_messages": 1,
+        # Addresses (or networks) Kannel calls from; empty = any, the token alone guards.
+        "allowed_ips": "",
     }
 
     @classmethod
@@ -54,6 +90,14 @@ class KannelProvider(Provider):
             raise ProviderConfigError("request_timeout_s must be a number of seconds", field="request_timeout_s") from None
         if not 1 <= timeout <= 25:
             raise ProviderConfigError("request_timeout_s must be between 1 and 25 seconds", field="request_timeout_s")
+        max_messages = options.get("max_messages")
+        if isinstance(max_messages, bool) or not isinstance(max_messages, int) or not 1 <= max_messages <= 255:
+            raise ProviderConfigError("max_messages must be a whole number from 1 to 255 (max-messages of Kannel's sendsms-user)",
+                                      field="max_messages")
+        try:
+            allowed_networks(options.get("allowed_ips"))
+        except ValueError as exc:
+            raise ProviderConfigError(f"allowed_ips: {exc}", field="allowed_ips") from None
 
     def __init__(self, credentials=None, options=None):
         super().__init__(credentials, options)
@@ -79,7 +123,8 @@ class KannelProvider(Provider):
             separator = "&" if "?" in text.status_callback_url else "?"
             token = urlencode({"token": self.credentials["webhook_token"]})
             params["dlr-mask"] = str(DLR_MASK)
-            params["dlr-url"] = f"{text.status_callback_url}{separator}{token}&status=%d&answer=%A"
+            # %F (the SMSC's own id) is kept with the receipt for tracing a text with the operator.
+            params["dlr-url"] = f"{text.status_callback_url}{separator}{token}&status=%d&answer=%A&fid=%F"
         return params
 
     async def send_batch(self, texts: list[OutgoingText]) -> list[SendResult]:
@@ -88,6 +133,11 @@ class KannelProvider(Provider):
     async def _send_one(self, text: OutgoingText) -> SendResult:
         started = time.perf_counter()
         request = {"to": text.to_phone, "from": text.from_phone, "characters": len(text.body)}
+        parts, allowed = count_segments(text.body).segments, int(self.options["max_messages"])
+        if parts > allowed:
+            return self._result(text, Outcome.PERMANENT, started, request, error_code="too_long", error=(
+                f"kannel: the text needs {parts} SMS and this sender allows {allowed} (Kannel would cut the rest off); "
+                "raise max-messages in Kannel's sendsms-user group and the sender's max_messages option"))
         try:
             async with self._session().get(self.sendsms_url, params=self.request_params(text)) as response:
                 body = (await response.text()).strip()
@@ -97,11 +147,10 @@ class KannelProvider(Provider):
             # The request may have reached smsbox: never resend blindly.
             return self._result(text, Outcome.UNKNOWN, started, request, error=f"kannel: {type(exc).__name__}: {exc}"[:300])
         answer = {"status": response.status, "body": body[:200]}
-        if response.status in (200, 202) and body[:2] in ("0:", "3:"):
-            return self._result(text, Outcome.ACCEPTED, started, request, answer, provider_message_id(text.message_id))
-        if response.status >= 500 or response.status == 429 or body.startswith("4:"):
-            return self._result(text, Outcome.TRANSIENT, started, request, answer, error=f"kannel: {body or response.status}")
-        return self._result(text, Outcome.PERMANENT, started, request, answer, error=f"kannel: {body or response.status}",
+        outcome = outcome_of(response.status, body)
+        if outcome is Outcome.ACCEPTED:
+            return self._result(text, outcome, started, request, answer, provider_message_id(text.message_id))
+        return self._result(text, outcome, started, request, answer, error=f"kannel: {body or response.status}",
                             error_code=str(response.status))
 
     @staticmethod

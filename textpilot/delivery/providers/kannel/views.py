@@ -1,14 +1,18 @@
 """Kannel webhooks (GET, as Kannel calls them; POST accepted too):
 
-/webhooks/kannel/<store>/dlr?mid=<message id>&status=%d&answer=%A&token=<webhook_token>
-/webhooks/kannel/<store>/inbound?from=%p&to=%P&text=%a&token=<webhook_token>[&id=<smsc id>]
+/webhooks/kannel/<store>/dlr?mid=<message id>&status=%d&answer=%A&fid=%F&token=<webhook_token>
+/webhooks/kannel/<store>/inbound?from=%p&to=%P&text=%a&charset=%C&id=%I&token=<webhook_token>
 
-404 unknown store (or no Kannel sender); 403 missing or wrong token (logged); 400 malformed
-(field named), nothing changed; 200 otherwise. The inbound answer is an empty body: Kannel
-would send a non-empty one back to the customer as a text."""
+404 unknown store (or no Kannel sender); 403 missing or wrong token, or a caller outside the
+sender's `allowed_ips` (logged); 400 malformed (field named), nothing changed; 200 otherwise.
+The inbound answer is an empty body: Kannel would send a non-empty one back to the customer
+as a text."""
 from __future__ import annotations
 
+import codecs
 import hmac
+import ipaddress
+from urllib.parse import unquote_to_bytes
 
 import structlog
 from django.db import transaction
@@ -19,30 +23,70 @@ from django.views.decorators.http import require_http_methods
 from textpilot.common.errors import DomainError
 from textpilot.delivery import inbound, service
 from textpilot.delivery.models import Status
-from textpilot.delivery.providers.kannel.provider import provider_message_id
+from textpilot.delivery.providers.kannel.provider import allowed_networks, provider_message_id
+from textpilot.events.ratelimit import client_ip
 from textpilot.stores.models import Store
 
 log = structlog.get_logger(__name__)
 
 # Kannel receipt type -> our status. Buffered (4) and the SMSC's ack (8) mean the operator has
-# it: "sent". Statuses only move up, so a late ack never undoes "delivered".
+# it: "sent", which changes nothing for a text already sent (the receipt is still kept) but
+# settles one left `unknown` by a timed-out call. Statuses only move up, so a late ack or
+# buffered notice never undoes "delivered".
 DLR_STATUS = {1: Status.DELIVERED, 2: Status.UNDELIVERED, 4: Status.SENT, 8: Status.SENT, 16: Status.FAILED}
 
 
 def _store_and_check(request, store_slug: str, endpoint: str):
-    """(store, None) when the token matches one of the store's Kannel senders, else (None, answer)."""
+    """(store, None) when the token matches one of the store's Kannel senders and the caller is
+    within that sender's `allowed_ips`, else (None, the answer to give)."""
     store = Store.objects.filter(slug=store_slug).first()
     senders = list(service.list_senders(store).filter(provider="kannel")) if store else []
     if not senders:
         return None, JsonResponse({"detail": "no such store"}, status=404)
-    token = request.GET.get("token") or request.POST.get("token") or ""
+    token, remote = request.GET.get("token") or request.POST.get("token") or "", client_ip(request)
+    reason = "missing token" if not token else "wrong token"
     for sender in senders:
         expected = service.sender_credentials(sender).get("webhook_token", "")
         if token and expected and hmac.compare_digest(token.encode(), expected.encode()):
-            return store, None
-    log.warning("kannel.webhook.refused", endpoint=endpoint, store=store.slug, remote=request.META.get("REMOTE_ADDR"),
-                reason="missing token" if not token else "wrong token")
-    return None, JsonResponse({"detail": "missing or wrong token"}, status=403)
+            if _ip_allowed(remote, sender.options.get("allowed_ips")):
+                return store, None
+            reason = "address not in allowed_ips"
+    log.warning("kannel.webhook.refused", endpoint=endpoint, store=store.slug, remote=remote, reason=reason)
+    return None, JsonResponse({"detail": "missing or wrong token" if "token" in reason else reason}, status=403)
+
+
+def _ip_allowed(remote: str, allowed_ips) -> bool:
+    try:
+        networks = allowed_networks(allowed_ips)
+    except ValueError:  # validated when saved; a broken value refuses rather than opens
+        return False
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(remote)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def _inbound_text(request) -> str | None:
+    """The text as the customer wrote it. Kannel's %a hands over the message's own bytes
+    url-encoded: UTF-8 for GSM texts, but UTF-16BE for UCS-2 ones (emoji, Arabic…), which
+    `%C` names in `charset`; those are decoded from the raw query string here."""
+    charset = _param(request, "charset")
+    if not charset or charset.replace("-", "").upper() == "UTF8" or request.method != "GET":
+        return request.GET.get("text", request.POST.get("text"))
+    try:
+        codec = codecs.lookup(charset).name
+    except LookupError:
+        raise ValueError(f"charset {charset!r} is unknown (Kannel's %C)") from None
+    for pair in request.META.get("QUERY_STRING", "").split("&"):
+        name, _, value = pair.partition("=")
+        if name == "text":
+            # The WSGI query string is bytes read as latin-1: take them back, then decode them.
+            raw = unquote_to_bytes(value.encode("latin-1").replace(b"+", b" "))
+            return raw.decode(codec, errors="replace")
+    return None
 
 
 def _param(request, name: str) -> str:
@@ -67,7 +111,7 @@ def delivery_report(request, store_slug: str):
         store, provider="kannel", message_id=int(raw_mid), provider_message_id=provider_message_id(int(raw_mid)),
         status=status, error_code=str(kannel_status) if failed else "",
         reason=f"kannel: {answer or 'no answer'}" if failed else "",
-        raw={"mid": raw_mid, "status": kannel_status, "answer": answer},
+        raw={"mid": raw_mid, "status": kannel_status, "answer": answer, "smsc_message_id": _param(request, "fid")[:100]},
     )
     if message is None:
         return JsonResponse({"detail": "no such message in this store"}, status=404)
@@ -80,7 +124,11 @@ def inbound_message(request, store_slug: str):
     store, refused = _store_and_check(request, store_slug, "inbound")
     if refused:
         return refused
-    sender_phone, to_phone, text = _param(request, "from"), _param(request, "to"), request.GET.get("text", request.POST.get("text"))
+    sender_phone, to_phone = _param(request, "from"), _param(request, "to")
+    try:
+        text = _inbound_text(request)
+    except ValueError as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
     if not sender_phone:
         return JsonResponse({"detail": "from is missing (Kannel's %p)"}, status=400)
     if text is None:
