@@ -86,10 +86,6 @@ _CLAIMED_FIELDS = (
 )
 
 
-def release(token: str, message_ids: list[int]) -> None:
-    Message.objects.filter(pk__in=message_ids, lease_owner=token).update(lease_owner="", lease_expires_at=None)
-
-
 # --- the gate, with the history it needs loaded for the whole batch ------------------------
 
 def rules_for(store) -> gate.Rules:

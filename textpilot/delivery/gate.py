@@ -79,7 +79,7 @@ def decide(*, kind: str, origin: str, cost: Decimal | None, recipient: Recipient
         return Decision(SUPPRESS, f"country_not_allowed: {country or 'unknown country'} is not in the store's allowed countries")
     if not keyword_reply and rules.daily_spend_cap is not None and cost is not None:
         if history.store_spend_today + cost > rules.daily_spend_cap:
-            until = _next_local_midnight(now, rules.store_timezone)
+            until = local_day_start(now, rules.store_timezone, days_ahead=1)
             if kind == "marketing":  # the budget is back at midnight; the sending hours may open later
                 until = next_allowed_time(until, *sending_hours(recipient, rules, country))
             return Decision(DEFER, f"daily_spend_cap: {rules.daily_spend_cap} reached for today", until)
@@ -184,13 +184,9 @@ def _known_zone(name: str) -> bool:
         return False
 
 
-def _next_local_midnight(now: dt.datetime, zone_name: str) -> dt.datetime:
+def local_day_start(now: dt.datetime, zone_name: str, days_ahead: int = 0) -> dt.datetime:
+    """Midnight in the store's zone, in UTC: of today (the daily spend cap counts from it),
+    or `days_ahead` days later (when a capped text may try again)."""
     zone = zoneinfo.ZoneInfo(zone_name)
-    tomorrow = now.astimezone(zone).date() + dt.timedelta(days=1)
-    return dt.datetime.combine(tomorrow, dt.time(0, 0), tzinfo=zone).astimezone(dt.timezone.utc)
-
-
-def local_day_start(now: dt.datetime, zone_name: str) -> dt.datetime:
-    """Midnight of today in the store's zone, in UTC (for the daily spend cap)."""
-    zone = zoneinfo.ZoneInfo(zone_name)
-    return dt.datetime.combine(now.astimezone(zone).date(), dt.time(0, 0), tzinfo=zone).astimezone(dt.timezone.utc)
+    day = now.astimezone(zone).date() + dt.timedelta(days=days_ahead)
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone).astimezone(dt.timezone.utc)

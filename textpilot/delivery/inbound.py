@@ -9,7 +9,6 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from textpilot.common.errors import FieldError
 from textpilot.delivery import service
 from textpilot.delivery.models import Direction, Kind, Message, Origin, Status
 from textpilot.profiles import service as profiles
@@ -41,10 +40,7 @@ def receive_inbound(
     provider_message_id: str | None = None, media_urls: list[str] | tuple[str, ...] = (),
 ) -> Message:
     """Store an inbound text and act on it. A repeated webhook (same provider id) is stored once."""
-    try:
-        phone = normalize_phone(from_phone, default_region=store.country, field="from")
-    except FieldError:
-        raise
+    phone = normalize_phone(from_phone, default_region=store.country, field="from")
     body = (body or "")[:MAX_INBOUND_BODY]
     if provider_message_id:
         existing = Message.objects.filter(provider=provider, provider_message_id=provider_message_id).first()

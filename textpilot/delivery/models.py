@@ -45,7 +45,6 @@ STATUS_RANK = {
     Status.QUEUED: 0, Status.SENDING: 1, Status.UNKNOWN: 2, Status.SENT: 3,
     Status.DELIVERED: 4, Status.UNDELIVERED: 4, Status.FAILED: 4, Status.SUPPRESSED: 4, Status.RECEIVED: 4,
 }
-FINAL_STATUSES = frozenset(s for s, rank in STATUS_RANK.items() if rank == 4)
 
 # Lower is sooner: transactional texts and keyword replies jump ahead of bulk marketing.
 PRIORITY_REPLY = 0

@@ -21,7 +21,7 @@ from django.utils import timezone
 from textpilot.common.crypto import decrypt_secret, encrypt_secret
 from textpilot.common.errors import Conflict, FieldError, NotFound
 from textpilot.delivery.models import (
-    DEFAULT_RATE_PER_SECOND, FINAL_STATUSES, PRIORITY_MARKETING, PRIORITY_REPLY, PRIORITY_TRANSACTIONAL, STATUS_RANK,
+    DEFAULT_RATE_PER_SECOND, PRIORITY_MARKETING, PRIORITY_REPLY, PRIORITY_TRANSACTIONAL, STATUS_RANK,
     ComplianceSettings, DeliveryReport, Direction, Kind, Message, NumberType, Origin, Sender, Status,
 )
 from textpilot.delivery.providers.base import ProviderConfigError, provider_class
@@ -382,10 +382,6 @@ def apply_delivery_report(
     log.info("message.receipt", store=store.slug, provider=provider, message_id=getattr(message, "pk", None),
              status=status, applied=applied)
     return message
-
-
-def is_final(message: Message) -> bool:
-    return message.status in FINAL_STATUSES
 
 
 def record_carrier_opt_out(store: Store, profile: Profile, provider: str, error_code: str) -> None:
