@@ -118,6 +118,10 @@ class Message(StoreOwned):
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     status_reason = models.CharField(max_length=255, blank=True)
+    # The rule (and its version) that suppressed or deferred this text, e.g. "quiet_hours:US-TX@2025-09-01".
+    hold_rule = models.CharField(max_length=96, blank=True)
+    # Inbound texts staff should look at, e.g. "possible_opt_out" (an unclear request to stop).
+    review_flag = models.CharField(max_length=32, blank=True)
     error_code = models.CharField(max_length=32, blank=True)
     provider = models.CharField(max_length=32, blank=True)
     provider_message_id = models.CharField(max_length=128, null=True, blank=True)
@@ -201,6 +205,8 @@ class ComplianceSettings(StoreOwned):
     quiet_hours_start = models.TimeField(default=datetime.time(21, 0), help_text="marketing stops at this local time")
     quiet_hours_end = models.TimeField(default=datetime.time(8, 0), help_text="marketing may start again at this local time")
     smart_sending_hours = models.PositiveSmallIntegerField(default=16, help_text="0 turns smart sending off")
+    # A sending window whose end is before its start runs past midnight; only when asked for.
+    overnight_window = models.BooleanField(default=False)
     # Empty means: only the store's own country.
     allowed_countries = models.JSONField(default=_default_allowed_countries, blank=True)
     daily_spend_cap = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)

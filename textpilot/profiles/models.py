@@ -33,6 +33,9 @@ class Profile(StoreOwned):
     language = models.CharField(max_length=16, blank=True)
     country = models.CharField(max_length=2, blank=True)
     city = models.CharField(max_length=100, blank=True)
+    # State or province (ISO 3166-2 subdivision code without the country, e.g. "TX"): the gate
+    # holds a number to the rules of its area code's state *and* of the address's state.
+    region = models.CharField(max_length=8, blank=True)
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     timezone = models.CharField(max_length=64, blank=True)
@@ -49,6 +52,9 @@ class Profile(StoreOwned):
     # Current SMS consent, derived from the newest ConsentEvent (the trail is the evidence).
     sms_status = models.CharField(max_length=16, choices=ConsentStatus.choices, default=ConsentStatus.NEVER)
     sms_status_at = models.DateTimeField(null=True, blank=True)
+    # Server time of the opt-out textpilot itself observed (STOP, carrier, staff, erase) that
+    # still stands: only an opt-in with proof of intent made after it can lift it (profiles/consent.py).
+    sms_opted_out_at = models.DateTimeField(null=True, blank=True)
 
     # Order rollups, kept correct by commerce.service (the only writer of orders).
     orders_count = models.PositiveIntegerField(default=0)
@@ -92,6 +98,15 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise PermissionError("consent events are append-only evidence; they cannot be deleted")
 
 
+class ConsentBasis(models.TextChoices):
+    """How textpilot knows of a consent change; decides what it may overturn (profiles/consent.py).
+    Set by the code that records it, never by the client."""
+
+    OBSERVED = "observed", "Observed by textpilot"  # a keyword texted to us, a carrier report, staff, erase, a confirmed double opt-in
+    EVIDENCED = "evidenced", "Form submission with evidence"  # disclosure text plus IP or user agent
+    REPORTED = "reported", "Reported by a client"  # API without evidence, CSV import, platform sync
+
+
 class ConsentEvent(StoreOwned):
     """One change of consent, kept as legal evidence (TCPA: at least 4 years). Never updated or deleted."""
 
@@ -108,6 +123,7 @@ class ConsentEvent(StoreOwned):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.TextField(blank=True)
     consent_text = models.TextField(blank=True, help_text="the exact disclosure shown")
+    basis = models.CharField(max_length=12, choices=ConsentBasis.choices, default=ConsentBasis.REPORTED)
     occurred_at = models.DateTimeField(default=utc_now)
     recorded_at = models.DateTimeField(auto_now_add=True)
 

@@ -389,7 +389,7 @@ def erase_profile(store: Store, profile: Profile) -> Profile:
     now = timezone.now()
     Profile.objects.filter(pk__in=ids).update(
         phone=None, email=None, external_id=None, anonymous_id=None, first_name="", last_name="", gender="",
-        city="", latitude=None, longitude=None, timezone="", properties={}, erased_at=now, updated_at=now,
+        city="", region="", latitude=None, longitude=None, timezone="", properties={}, erased_at=now, updated_at=now,
     )
     profile.refresh_from_db()
     return profile
