@@ -12,7 +12,7 @@ from django.utils import timezone
 from textpilot.delivery import service
 from textpilot.delivery.models import Direction, Kind, Message, Origin, Status
 from textpilot.profiles import service as profiles
-from textpilot.profiles.models import ConsentStatus, Profile
+from textpilot.profiles.models import ConsentBasis, ConsentStatus, Profile
 from textpilot.profiles.phones import normalize_phone
 from textpilot.stores.models import Store
 
@@ -68,12 +68,14 @@ def _act_on(store: Store, profile: Profile, message: Message, keyword: str, send
     replies = service.reply_texts(store)
     if keyword in OPT_OUT_WORDS:
         was = profile.sms_status
-        profiles.record_consent(store, profile, ConsentStatus.UNSUBSCRIBED, source="inbound_keyword", keyword=keyword)
+        profiles.record_consent(store, profile, ConsentStatus.UNSUBSCRIBED, source="inbound_keyword", keyword=keyword,
+                                basis=ConsentBasis.OBSERVED)
         # One confirmation, and only when this STOP changed something (a second STOP gets silence).
         if was != ConsentStatus.UNSUBSCRIBED:
             _reply(store, profile, message, replies["stop"], sender, "stop")
     elif keyword in OPT_IN_WORDS:
-        profiles.record_consent(store, profile, ConsentStatus.SUBSCRIBED, source="inbound_keyword", keyword=keyword)
+        profiles.record_consent(store, profile, ConsentStatus.SUBSCRIBED, source="inbound_keyword", keyword=keyword,
+                                basis=ConsentBasis.OBSERVED)
         _reply(store, profile, message, replies["start"], sender, "start")
     elif keyword in HELP_WORDS:
         _reply(store, profile, message, replies["help"], sender, "help")

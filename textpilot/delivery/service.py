@@ -386,11 +386,11 @@ def apply_delivery_report(
 
 def record_carrier_opt_out(store: Store, profile: Profile, provider: str, error_code: str) -> None:
     """The carrier says this number opted out (Twilio 21610): same as a STOP from them."""
-    from textpilot.profiles.models import ConsentStatus
+    from textpilot.profiles.models import ConsentBasis, ConsentStatus
 
     if profile.sms_status != ConsentStatus.UNSUBSCRIBED:
         profiles.record_consent(store, profile, ConsentStatus.UNSUBSCRIBED, source=f"carrier_opt_out:{provider}",
-                                keyword=error_code)
+                                keyword=error_code, basis=ConsentBasis.OBSERVED)
 
 
 # --- privacy (called by profiles.service export/erase) -----------------------------------

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from textpilot.common.errors import Conflict, FieldError, NotFound
-from textpilot.profiles.models import ConsentEvent, ConsentStatus, Gender, Profile
+from textpilot.profiles.models import ConsentBasis, ConsentEvent, ConsentStatus, Gender, Profile
 from textpilot.profiles.phones import normalize_phone, phone_region
 from textpilot.stores.models import Store
 
@@ -185,6 +185,7 @@ def record_consent(
     user_agent: str = "",
     consent_text: str = "",
     occurred_at: datetime | None = None,
+    basis: str = ConsentBasis.REPORTED,
 ) -> ConsentEvent:
     """Append a consent event and move the profile's current status to it (if it is the newest)."""
     if profile.store_id != store.pk:
@@ -206,7 +207,7 @@ def record_consent(
     event = ConsentEvent.objects.create(
         store=store, profile=profile, channel=channel, status=status, phone=profile.phone or "",
         source=source.strip()[:64], keyword=(keyword or "").strip()[:64], ip_address=ip_address or None,
-        user_agent=user_agent or "", consent_text=consent_text or "", occurred_at=occurred_at,
+        user_agent=user_agent or "", consent_text=consent_text or "", occurred_at=occurred_at, basis=basis,
     )
     if channel == ConsentEvent.Channel.SMS and (profile.sms_status_at is None or occurred_at >= profile.sms_status_at):
         Profile.objects.filter(pk=profile.pk).update(sms_status=status, sms_status_at=occurred_at)
