@@ -148,3 +148,12 @@ def browser():
             from django.db import connections
 
             connections.close_all()
+
+
+@pytest.fixture
+def sim_sender(store):
+    """The store's default sender on the simulated carrier: no latency, instant receipts."""
+    from textpilot.delivery import service
+
+    return service.create_sender(store, name="Sim", provider="sim", from_number="+14155550100", number_type="short_code",
+                                 options={"latency_ms": 0, "dlr_delay_s": 0})

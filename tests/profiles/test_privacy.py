@@ -104,8 +104,11 @@ def test_erase_leaves_no_personal_data_anywhere(api, store, other_store, tmp_pat
     # Aggregates survive; evidence survives with a hashed number.
     ann.refresh_from_db()
     assert (ann.orders_count, ann.total_spent, ann.erased_at is not None) == (1, Decimal("20.00"), True)
-    evidence = ConsentEvent.objects.get(store=store)
+    evidence, erased = ConsentEvent.objects.filter(store=store).order_by("id")
     assert evidence.phone.startswith("hmac:") and evidence.consent_text == "Reply STOP to opt out"
+    # The erase itself is an opt-out textpilot observed, under the same keyed hash.
+    assert (erased.status, erased.source, erased.basis, erased.phone) == ("unsubscribed", "privacy_erase", "observed", evidence.phone)
+    assert ann.sms_status == "unsubscribed"
     assert WebhookDelivery.objects.get(webhook_id="w2").payload == {"id": 2, "title": "Tent"}
     assert upload.read_text() == "phone,email\n+14155550000,other@example.com\n"
 

@@ -865,13 +865,19 @@ def _write_chunk(job, size, good, bad, checked_by_number, validator, rejected) -
         for column, reason in errors:
             if len(sample) < ERRORS_SAMPLE_SIZE:
                 sample.append({"row": checked.number, "column": column, "reason": reason})
+    skipped_sample = list(locked.consent_skipped_sample)
+    consent_column = validator.column_of.get("consent_status", "")
+    for ref, reason in outcome.consent_skipped[: max(0, ERRORS_SAMPLE_SIZE - len(skipped_sample))]:
+        skipped_sample.append({"row": ref, "column": consent_column, "reason": reason})
     counts = {
         "processed_rows": locked.processed_rows + size,
         "imported_rows": locked.imported_rows + outcome.created,
         "updated_rows": locked.updated_rows + outcome.updated,
         "rejected_rows": locked.rejected_rows + len(all_bad),
+        "consent_skipped_rows": locked.consent_skipped_rows + len(outcome.consent_skipped),
     }
-    ImportJob.objects.filter(pk=job.pk).update(**counts, errors_sample=sample, heartbeat_at=timezone.now())
+    ImportJob.objects.filter(pk=job.pk).update(**counts, errors_sample=sample, consent_skipped_sample=skipped_sample,
+                                               heartbeat_at=timezone.now())
     for name, value in counts.items():
         setattr(job, name, value)
-    job.errors_sample = sample
+    job.errors_sample, job.consent_skipped_sample = sample, skipped_sample

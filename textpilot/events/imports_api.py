@@ -50,6 +50,8 @@ class ImportOut(Schema):
     rejected_rows: int
     progress_percent: int
     errors_sample: list[RowError]
+    consent_skipped_rows: int
+    consent_skipped_sample: list[RowError]
     error: str
     rejected_csv_url: str | None
     created_at: datetime

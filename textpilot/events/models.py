@@ -136,6 +136,9 @@ class ImportJob(StoreOwned):
     updated_rows = models.PositiveIntegerField(default=0)
     rejected_rows = models.PositiveIntegerField(default=0)
     errors_sample = models.JSONField(default=list, help_text="first rejections: row, column, reason")
+    # Rows imported without their consent change: an opt-in for a number whose STOP stands.
+    consent_skipped_rows = models.PositiveIntegerField(default=0)
+    consent_skipped_sample = models.JSONField(default=list, blank=True, help_text="first skipped consents: row, column, reason")
     rejected_file_path = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")

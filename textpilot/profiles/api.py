@@ -1,7 +1,7 @@
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from textpilot.profiles import service
+from textpilot.profiles import consent, service
 from textpilot.profiles.schemas import ConsentIn, ConsentOut, IdentifyIn, ProfileIn, ProfileOut, ProfilePatch
 
 router = Router(tags=["profiles"])
@@ -40,11 +40,15 @@ def update_profile(request, profile_id: int, payload: ProfilePatch):
     return service.update_profile(request.store, profile_id, **payload.dict(exclude_unset=True))
 
 
-@router.post("/profiles/{profile_id}/consent", response={201: ConsentOut}, summary="Record a consent change (evidence)")
+@router.post("/profiles/{profile_id}/consent", response={201: ConsentOut}, summary="Record a consent change (evidence)",
+             description="An opt-in after a STOP (or another opt-out textpilot observed) needs evidence of a form "
+                         "submission (`consent_text` plus `ip_address` or `user_agent`) made after it; otherwise 409. "
+                         "`occurred_at` may not be in the future (5 min of clock skew are allowed).")
 def record_consent(request, profile_id: int, payload: ConsentIn):
     profile = service.get_profile(request.store, profile_id)
     data = payload.dict()
-    return Status(201, service.record_consent(request.store, profile, data.pop("status"), data.pop("source"), **data))
+    return Status(201, service.record_consent(request.store, profile, data.pop("status"), data.pop("source"),
+                                              basis=consent.basis_of_client_report(**data), **data))
 
 
 @router.get("/profiles/{profile_id}/consent", response=list[ConsentOut], summary="The consent evidence trail")

@@ -3,7 +3,9 @@
 The rules are those of `service.identify` and `service.record_consent`, applied to a batch
 in input order: a row matching one live profile by any identifier updates it (non-empty
 fields overwrite, properties merge key by key, tags are added), a row matching none creates
-one, and a consent change moves the profile's SMS status only if it is the newest. Rows
+one, and a consent change is a *reported* one (profiles/consent.py): it moves the SMS status
+only if it is the newest, and an opt-in is skipped (and reported) for a number whose STOP or
+other observed opt-out stands. Rows
 whose identifiers belong to two different profiles are refused (merging is for
 `service.identify`, one person at a time). Fields must already be clean
 (`service.clean_profile_fields`). The caller holds the transaction: a batch is written whole
@@ -13,12 +15,13 @@ from datetime import datetime
 from functools import lru_cache
 
 import phonenumbers
-from django.db import connections, models, router, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
-from textpilot.profiles.models import ConsentEvent, Profile
+from textpilot.profiles import consent as consent_rules
+from textpilot.profiles.models import ConsentBasis, ConsentEvent, Profile
 from textpilot.profiles.phones import phone_region
-from textpilot.profiles.service import IDENTIFIERS
+from textpilot.profiles.service import IDENTIFIERS, standing_opt_outs
 from textpilot.stores.models import Store
 
 # Identifier values per lookup query: under SQLite's variable limit, and small enough that
@@ -51,6 +54,7 @@ class BulkOutcome:
     updated: int = 0
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (ref, field, reason)
     consent_events: int = 0
+    consent_skipped: list[tuple[int, str]] = field(default_factory=list)  # (ref, reason): row imported, consent not
 
 
 def upsert_profiles(store: Store, rows: list[ProfileRow], *, source: str, consent_source: str) -> BulkOutcome:
@@ -65,6 +69,9 @@ def upsert_profiles(store: Store, rows: list[ProfileRow], *, source: str, consen
     changed_fields: set[str] = set()
     released: dict[int, set[str]] = {}  # profile pk -> identifier columns whose value moves
     consents: list[tuple[Profile | _Pending, ConsentChange, str]] = []
+    loaded_states: dict[int, consent_rules.State] = {}  # consent of existing profiles as read, to detect a concurrent STOP
+    consent_changed: dict[int, Profile] = {}
+    skipped: list[tuple[int, Profile, str]] = []
 
     for row in rows:
         identifiers = {name: row.fields[name] for name in IDENTIFIERS if row.fields.get(name)}
@@ -93,19 +100,33 @@ def upsert_profiles(store: Store, rows: list[ProfileRow], *, source: str, consen
             index.add(profile)
             outcome.created += 1
         if row.consent is not None:
-            if _is_newest(profile, row.consent):
-                profile.sms_status, profile.sms_status_at = row.consent.status, row.consent.occurred_at
-                changed_fields |= {"sms_status", "sms_status_at"}
+            before = consent_rules.state_of(profile)
+            change = consent_rules.Change(row.consent.status, ConsentBasis.REPORTED, min(row.consent.occurred_at, now), now)
+            verdict = consent_rules.step(before, change)
+            if verdict.refused:
+                skipped.append((row.ref, profile, verdict.refused))
+                continue
+            if profile.pk is not None:
+                loaded_states.setdefault(profile.pk, before)
+                consent_changed[profile.pk] = profile
+            profile.sms_status, profile.sms_status_at, profile.sms_opted_out_at = verdict.state.status, \
+                verdict.state.status_at, verdict.state.opted_out_at
             consents.append((profile, row.consent, profile.phone or ""))
 
-    _write(store, created, updated, changed_fields, released, now)
+    _write(store, created, updated, changed_fields - set(CONSENT_FIELDS), released, now)
+    _write_consent_states(store, loaded_states, consent_changed)
+    if skipped:
+        standing = standing_opt_outs(store, [profile.pk for _, profile, _ in skipped if profile.pk is not None])
+        outcome.consent_skipped = [
+            (ref, f"consent not changed: {standing.get(profile.pk, 'opted out')}; {reason}") for ref, profile, reason in skipped
+        ]
     if consents:
         _assign_ids(store, [profile for profile, _, _ in consents if profile.pk is None])
         event_defaults = {**_insert_defaults(ConsentEvent, now), "store_id": store.pk, "channel": ConsentEvent.Channel.SMS,
                           "source": consent_source}
         insert_rows(ConsentEvent, [
             {**event_defaults, "profile_id": profile.pk, "status": change.status, "phone": phone,
-             "consent_text": change.consent_text, "occurred_at": change.occurred_at}
+             "consent_text": change.consent_text, "occurred_at": min(change.occurred_at, now), "recorded_at": now}
             for profile, change, phone in consents
         ])
     outcome.consent_events = len(consents)
@@ -131,6 +152,25 @@ def _write(store, created, updated, changed_fields, released, now) -> None:
             profile.updated_at = now
         Profile.objects.bulk_update(list(updated.values()), sorted(changed_fields | {"updated_at"}), batch_size=WRITE_BATCH)
     insert_rows(Profile, [vars(profile) for profile in created])
+
+
+CONSENT_FIELDS = ("sms_status", "sms_status_at", "sms_opted_out_at")
+
+
+def _write_consent_states(store: Store, loaded: dict[int, consent_rules.State], changed: dict[int, Profile]) -> None:
+    """Write the new SMS status of existing profiles, unless one changed since it was read
+    (a STOP committed meanwhile): then the whole batch fails with IntegrityError and its
+    caller redoes it against the new state, rather than write over an opt-out. The rows are
+    locked first (PostgreSQL); on SQLite this transaction already holds the write lock."""
+    if not changed:
+        return
+    pks = sorted(changed)
+    for start in range(0, len(pks), LOOKUP_BATCH):
+        batch = pks[start : start + LOOKUP_BATCH]
+        for pk, *state in Profile.objects.select_for_update().filter(store=store, pk__in=batch).values_list("pk", *CONSENT_FIELDS):
+            if consent_rules.State(*state) != loaded[pk]:
+                raise IntegrityError(f"profile {pk}: SMS consent changed while this batch was being written")
+    Profile.objects.bulk_update(list(changed.values()), list(CONSENT_FIELDS), batch_size=WRITE_BATCH)
 
 
 def _assign_ids(store: Store, pending: list[_Pending]) -> None:
@@ -272,10 +312,6 @@ def _apply_update(profile: Profile, row: ProfileRow) -> set[str]:
             profile.properties = {**profile.properties, "tags": merged}
             changed.add("properties")
     return changed
-
-
-def _is_newest(profile: Profile, change: ConsentChange) -> bool:
-    return profile.sms_status_at is None or change.occurred_at >= profile.sms_status_at
 
 
 def _clash(matches: list[Profile], identifiers: dict) -> tuple[str, str]:

@@ -125,7 +125,7 @@ class ConsentEvent(StoreOwned):
     consent_text = models.TextField(blank=True, help_text="the exact disclosure shown")
     basis = models.CharField(max_length=12, choices=ConsentBasis.choices, default=ConsentBasis.REPORTED)
     occurred_at = models.DateTimeField(default=utc_now)
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(default=utc_now, help_text="server time; consent precedence reads it")
 
     objects = AppendOnlyQuerySet.as_manager()
 

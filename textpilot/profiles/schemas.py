@@ -66,6 +66,7 @@ class ProfileOut(Schema):
     source: str
     sms_status: str
     sms_status_at: datetime | None
+    sms_opted_out_at: datetime | None
     orders_count: int
     total_spent: Decimal
     average_order_value: Decimal
@@ -95,6 +96,7 @@ class ConsentOut(Schema):
     phone: str
     source: str
     keyword: str
+    basis: str
     ip_address: str | None
     user_agent: str
     consent_text: str

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from textpilot.common.errors import Conflict, FieldError, NotFound
+from textpilot.profiles import consent as consent_rules
 from textpilot.profiles.models import ConsentBasis, ConsentEvent, ConsentStatus, Gender, Profile
 from textpilot.profiles.phones import normalize_phone, phone_region
 from textpilot.stores.models import Store
@@ -172,6 +173,10 @@ def count_profiles(store: Store) -> dict:
     }
 
 
+class ConsentRefused(Conflict):
+    """An opt-in that the consent precedence rule (profiles/consent.py) does not let through."""
+
+
 @transaction.atomic
 def record_consent(
     store: Store,
@@ -187,13 +192,17 @@ def record_consent(
     occurred_at: datetime | None = None,
     basis: str = ConsentBasis.REPORTED,
 ) -> ConsentEvent:
-    """Append a consent event and move the profile's current status to it (if it is the newest)."""
+    """Append a consent event and move the profile's SMS status as the precedence rule says
+    (profiles/consent.py). An opt-in that may not lift a standing opt-out raises
+    ConsentRefused (409) and records nothing. `basis` is the caller's to set, never a client's."""
     if profile.store_id != store.pk:
         raise NotFound("no such profile in this store", field="profile_id")
     if status not in (ConsentStatus.SUBSCRIBED, ConsentStatus.UNSUBSCRIBED, ConsentStatus.PENDING):
         raise FieldError("status must be subscribed, unsubscribed or pending", field="status")
     if channel not in ConsentEvent.Channel.values:
         raise FieldError(f"channel must be one of {', '.join(ConsentEvent.Channel.values)}", field="channel")
+    if basis not in ConsentBasis.values:
+        raise FieldError(f"basis must be one of {', '.join(ConsentBasis.values)}", field="basis")
     if not (source or "").strip():
         raise FieldError("consent source is required (popup, keyword, checkout, import, …)", field="source")
     if channel == ConsentEvent.Channel.SMS and not profile.phone:
@@ -203,16 +212,47 @@ def record_consent(
             ip_address = str(ipaddress.ip_address(ip_address))
         except ValueError:
             raise FieldError(f"{ip_address!r} is not an IP address", field="ip_address") from None
-    occurred_at = occurred_at or timezone.now()
+    now = timezone.now()
+    # What textpilot saw itself happened now; a client's claim is checked and never later than now.
+    occurred_at = now if basis == ConsentBasis.OBSERVED else consent_rules.clean_claimed_time(occurred_at, now)
+    verdict = None
+    if channel == ConsentEvent.Channel.SMS:
+        # The row lock orders concurrent changes of one person (a STOP racing an API opt-in).
+        current = Profile.objects.select_for_update().only("sms_status", "sms_status_at", "sms_opted_out_at").get(pk=profile.pk)
+        verdict = consent_rules.step(consent_rules.state_of(current), consent_rules.Change(status, basis, occurred_at, now))
+        if verdict.refused:
+            raise ConsentRefused(f"{describe_standing_opt_out(store, current)}; {verdict.refused}", field="status")
     event = ConsentEvent.objects.create(
         store=store, profile=profile, channel=channel, status=status, phone=profile.phone or "",
         source=source.strip()[:64], keyword=(keyword or "").strip()[:64], ip_address=ip_address or None,
         user_agent=user_agent or "", consent_text=consent_text or "", occurred_at=occurred_at, basis=basis,
+        recorded_at=now,
     )
-    if channel == ConsentEvent.Channel.SMS and (profile.sms_status_at is None or occurred_at >= profile.sms_status_at):
-        Profile.objects.filter(pk=profile.pk).update(sms_status=status, sms_status_at=occurred_at)
-        profile.sms_status, profile.sms_status_at = status, occurred_at
+    if verdict is not None:
+        state = verdict.state
+        if (state.status, state.status_at, state.opted_out_at) != (current.sms_status, current.sms_status_at, current.sms_opted_out_at):
+            Profile.objects.filter(pk=profile.pk).update(
+                sms_status=state.status, sms_status_at=state.status_at, sms_opted_out_at=state.opted_out_at)
+        profile.sms_status, profile.sms_status_at, profile.sms_opted_out_at = state.status, state.status_at, state.opted_out_at
     return event
+
+
+def describe_standing_opt_out(store: Store, profile: Profile) -> str:
+    """'opted out on 2026-11-30 by STOP' for a profile whose observed opt-out stands."""
+    return standing_opt_outs(store, [profile.pk]).get(profile.pk, f"opted out on {profile.sms_opted_out_at:%Y-%m-%d}")
+
+
+def standing_opt_outs(store: Store, profile_ids: list[int]) -> dict[int, str]:
+    """For each profile with a standing observed opt-out: 'opted out on <date> by <how>'."""
+    found: dict[int, str] = {}
+    events = (ConsentEvent.objects.filter(store=store, profile_id__in=profile_ids, channel=ConsentEvent.Channel.SMS,
+                                          status=ConsentStatus.UNSUBSCRIBED, basis=ConsentBasis.OBSERVED)
+              .order_by("profile_id", "-recorded_at", "-id").only("profile_id", "keyword", "source", "recorded_at"))
+    for event in events:
+        if event.profile_id not in found:
+            how = event.keyword or event.source.replace("_", " ")
+            found[event.profile_id] = f"opted out on {event.recorded_at:%Y-%m-%d} by {how}"
+    return found
 
 
 def consent_trail(store: Store, profile: Profile) -> QuerySet[ConsentEvent]:
@@ -308,8 +348,12 @@ def merge_profiles(store: Store, primary: Profile, other: Profile) -> Profile:
         phone=None, email=None, external_id=None, anonymous_id=None, merged_into=primary, updated_at=timezone.now()
     )
     changes = {**taken, **fill, "properties": {**other.properties, **primary.properties}}
-    if other.sms_status_at and (primary.sms_status_at is None or other.sms_status_at > primary.sms_status_at):
-        changes.update(sms_status=other.sms_status, sms_status_at=other.sms_status_at)
+    # One person, one trail: the status is what the precedence rule makes of both (an
+    # opt-out on either side stands unless an opt-in with intent came after it).
+    trail = consent_trail(store, primary).filter(channel=ConsentEvent.Channel.SMS).order_by("recorded_at", "id")
+    state = consent_rules.merged_state([consent_rules.change_of(e) for e in trail],
+                                       [consent_rules.state_of(primary), consent_rules.state_of(other)])
+    changes.update(sms_status=state.status, sms_status_at=state.status_at, sms_opted_out_at=state.opted_out_at)
     Profile.objects.filter(pk=primary.pk).update(**changes, updated_at=timezone.now())
     commerce.refresh_profile_rollups(store, primary.pk)
     primary.refresh_from_db()
@@ -378,6 +422,10 @@ def erase_profile(store: Store, profile: Profile) -> Profile:
     needles |= {event.phone for event in ConsentEvent.objects.filter(store=store, profile_id__in=ids) if event.phone}
     phones = {n for n in needles if n.startswith("+")}
 
+    # Erasing a person also ends their consent, and the trail says so (under the number's keyed hash).
+    for person in people:
+        if person.phone and person.sms_status != ConsentStatus.UNSUBSCRIBED:
+            record_consent(store, person, ConsentStatus.UNSUBSCRIBED, "privacy_erase", basis=ConsentBasis.OBSERVED)
     events.redact_for_profiles(store, ids, needles)
     commerce.redact_for_profiles(store, ids)
     delivery.redact_for_profiles(store, ids, phones)

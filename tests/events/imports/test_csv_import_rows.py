@@ -160,3 +160,24 @@ def test_an_import_never_touches_another_stores_profiles(store, other_store, imp
     assert not ConsentEvent.objects.filter(store=other_store).exists()
     ours = Profile.objects.get(store=store, phone="+14155552671")
     assert (ours.first_name, ours.sms_status) == ("Ours", "subscribed")
+
+
+def test_consent_yes_without_a_date_never_lifts_a_stop(store, sim_sender, import_csv):
+    """Defect: "yes" with no date (upload time used) re-subscribed a number that texted STOP."""
+    from textpilot.delivery import inbound
+
+    ann = profiles.create_profile(store, phone="+14155552671", first_name="Ann")
+    profiles.record_consent(store, ann, "subscribed", "popup", occurred_at=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    inbound.receive_inbound(store, from_phone="+14155552671", to_phone="+14155550100", body="stop", provider="sim")
+    text = "Phone Number,First Name,SMS Consent\n(415) 555-2671,Annie,yes\n+14155552680,Bea,yes\n"
+    job = import_csv(store, text)
+
+    assert (job.status, job.imported_rows, job.updated_rows, job.rejected_rows) == (ImportJob.Status.COMPLETED, 1, 1, 0)
+    ann.refresh_from_db()
+    assert (ann.first_name, ann.sms_status) == ("Annie", "unsubscribed")  # the row's name is taken, its opt-in is not
+    assert job.consent_skipped_rows == 1
+    [skipped] = job.consent_skipped_sample
+    assert (skipped["row"], skipped["column"]) == (2, "SMS Consent")
+    assert skipped["reason"].startswith(f"consent not changed: opted out on {ann.sms_opted_out_at:%Y-%m-%d} by STOP")
+    assert not ConsentEvent.objects.filter(profile=ann, source="import").exists()
+    assert Profile.objects.get(phone="+14155552680").sms_status == "subscribed"

@@ -29,8 +29,9 @@ def test_customer_redact_erases_the_person_and_every_stored_copy(webhooks, store
     assert order.total and order.shipping == {}
     assert Checkout.objects.get().checkout_url == ""
     # The consent evidence stays, with the number replaced by a keyed hash.
-    consent = ConsentEvent.objects.get()
+    consent, erased = ConsentEvent.objects.order_by("id")
     assert consent.status == "subscribed" and consent.phone.startswith("hmac:")
+    assert (erased.status, erased.source, erased.phone) == ("unsubscribed", "privacy_erase", consent.phone)
 
     # No stored webhook payload still names the person, the redact request included.
     redact = WebhookDelivery.objects.get(topic="customers/redact")

@@ -299,3 +299,19 @@ def test_one_store_never_touches_another(client, store, other_store, webhooks):
     # The same Shopify id in two stores: two orders, and berlin's older timestamp is not "stale" against acme's.
     assert {o.store_id: o.total for o in Order.objects.all()} == {store.pk: Decimal("59.00"), other_store.pk: Decimal("10.00")}
     assert WebhookDelivery.objects.filter(status="processed").count() == 2
+
+
+def test_consent_without_a_time_never_lifts_a_stop_texted_to_the_store(webhooks, store):
+    """Defect: `consent_updated_at: null` used to become "now" and re-subscribe someone who texted STOP."""
+    from textpilot.profiles import service as profiles
+    from textpilot.profiles.models import ConsentBasis
+
+    webhooks.post("customers/create", customer_payload())
+    profile = Profile.objects.get()
+    profiles.record_consent(store, profile, "unsubscribed", "inbound_keyword", keyword="STOP", basis=ConsentBasis.OBSERVED)
+    webhooks.post("customers/update", customer_payload(updated_at="2030-02-02T10:00:00-05:00", sms_at=None))
+    profile.refresh_from_db()
+    assert profile.sms_status == "unsubscribed"
+    assert list(ConsentEvent.objects.order_by("id").values_list("source", "status")) == [
+        ("shopify", "subscribed"), ("inbound_keyword", "unsubscribed")]
+    assert WebhookDelivery.objects.filter(topic="customers/update").get().status == "processed"

@@ -19,7 +19,7 @@ from textpilot.common.errors import FieldError
 from textpilot.events import service as events
 from textpilot.events.shopify import versions
 from textpilot.profiles import service as profiles
-from textpilot.profiles.models import ConsentEvent, ConsentStatus, Profile
+from textpilot.profiles.models import ConsentBasis, ConsentEvent, ConsentStatus, Profile
 from textpilot.profiles.phones import normalize_phone
 from textpilot.stores.models import Store
 
@@ -154,10 +154,15 @@ def apply_consent(store: Store, profile: Profile, channel: str, consent) -> bool
     if latest is not None and (latest.status == status or (occurred_at and occurred_at < latest.occurred_at)):
         return False
     how = ", ".join(str(part).lower() for part in (consent.get("opt_in_level"), consent.get("consent_collected_from")) if part)
-    profiles.record_consent(
-        store, profile, status, SOURCE, channel=channel, occurred_at=occurred_at,
-        consent_text=f"Shopify marketing consent ({how})" if how else "Shopify marketing consent",
-    )
+    try:
+        # A platform sync only reports consent: it can't lift a STOP texted to us (profiles/consent.py).
+        profiles.record_consent(
+            store, profile, status, SOURCE, channel=channel, occurred_at=occurred_at, basis=ConsentBasis.REPORTED,
+            consent_text=f"Shopify marketing consent ({how})" if how else "Shopify marketing consent",
+        )
+    except profiles.ConsentRefused as refused:
+        logger.info("shopify.consent_skipped", extra={"store": store.slug, "profile_id": profile.pk, "reason": str(refused)})
+        return False
     return True
 
 
