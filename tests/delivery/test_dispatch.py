@@ -266,3 +266,51 @@ def test_texts_are_never_handed_over_ahead_of_the_limiters_schedule():
     for at, size in recorder.calls:
         handed += size
         assert handed <= rate * (at - started + PACING_TICK_SECONDS) + 1, (handed, at - started)
+
+
+# --- the last look before the provider call ------------------------------------------------
+
+def test_a_stop_after_the_claim_holds_the_text_at_the_provider_call(store, sim_sender):
+    ann, bob = customers(store, 2)
+    to_ann = service.send_message(store, profile=ann, body="Acme: tents 20% off. Reply STOP to opt out", kind="marketing")
+    to_bob = service.send_message(store, profile=bob, body="Acme: tents 20% off. Reply STOP to opt out", kind="marketing")
+    token, claimed = claims.claim_due(sim_sender.pk, 10, "test")
+    now, checks = timezone.now(), {}
+    to_send = claims.apply_gate(token, claimed, claims.gate_batch(claimed, now, checks), now)
+    assert {m.pk for m in to_send} == {to_ann.pk, to_bob.pk}  # both passed the gate at claim time…
+    profiles.record_consent(store, ann, ConsentStatus.UNSUBSCRIBED, "inbound_keyword", keyword="STOP", basis="observed")
+    held = claims.recheck_before_call(token, to_send, checks)  # …but Ann texted STOP while they waited
+    assert held == {to_ann.pk}
+    to_ann.refresh_from_db(), to_bob.refresh_from_db()
+    assert (to_ann.status, to_ann.lease_owner) == (Status.SUPPRESSED, "")
+    assert to_ann.status_reason.startswith("opted_out")
+    assert to_bob.status == Status.SENDING  # still ours to send
+
+
+def test_dispatcher_never_hands_over_a_text_whose_recipient_stopped_meanwhile(store, sim_sender):
+    """Through the real pacing loop: the STOP lands while the batch is being paced out."""
+    people = customers(store, 12)
+    set_options(sim_sender, latency_ms=0)
+    sim_sender.rate_per_second = 20
+    sim_sender.save()
+    messages = [service.send_message(store, profile=p, body="Acme: sale. Reply STOP to opt out", kind="marketing")
+                for p in people]
+    late = people[-4:]  # paced out last, ~0.4 s after the first
+
+    async def run():
+        dispatcher = Dispatcher()
+        try:
+            sending = asyncio.create_task(dispatcher.dispatch_sender_once(sim_sender))
+            await asyncio.sleep(0.15)
+            for person in late:
+                await asyncio.to_thread(profiles.record_consent, store, person, ConsentStatus.UNSUBSCRIBED,
+                                        "inbound_keyword", keyword="STOP", basis="observed")
+            await sending
+        finally:
+            await dispatcher.close()
+
+    asyncio.run(run())
+    handed = set(SimDelivery.objects.values_list("to_phone", flat=True))
+    assert handed == {p.phone for p in people[:-4]}
+    statuses = dict(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("profile_id", "status"))
+    assert {statuses[p.pk] for p in late} == {Status.SUPPRESSED}

@@ -8,18 +8,12 @@ SQLite file in tmp_path on the SQLite run, a fresh PostgreSQL database on the Po
 
 The lease is 5 s here (TEXTPILOT_DISPATCH_LEASE_SECONDS) so the killed worker's texts are
 recovered quickly; recovery asks the carrier (lookup) before sending anything again."""
-import os
-import shutil
 import signal
-import sqlite3
-import subprocess
 import sys
-import time
-import uuid
 
 import pytest
+from realprocess import Database, prepare, start_dispatcher, stop, template, wait_until  # noqa: F401 (template is a fixture)
 
-PYTHON_TEXTPILOT = [sys.executable, "-m", "textpilot.cli"]
 MESSAGES = 10_000
 
 SETUP = """
@@ -36,119 +30,12 @@ print(loadgen.queue_messages(store, sender, profiles, %d))
 """
 
 
-class Database:
-    """The test's own database, reached from this process with the plain driver."""
-
-    def __init__(self, vendor: str, tmp_path, template):
-        self.vendor, self.env = vendor, _child_env(tmp_path)
-        if vendor == "sqlite":
-            shutil.copy(template, tmp_path / "textpilot.sqlite3")
-            self.conn = sqlite3.connect(tmp_path / "textpilot.sqlite3", timeout=30, isolation_level=None)
-        else:
-            import psycopg
-
-            self.name = f"tp_exactly_once_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(_pg_admin_url(), autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"')
-            self.env["DATABASE_URL"] = _pg_url(self.name)
-            self.conn = psycopg.connect(self.env["DATABASE_URL"], autocommit=True)
-
-    def value(self, sql: str):
-        return self.conn.execute(sql).fetchone()[0]
-
-    def pending(self) -> int:
-        return self.value("SELECT count(*) FROM delivery_message WHERE status IN ('queued', 'sending')")
-
-    def handed_over(self) -> int:
-        return self.value("SELECT count(*) FROM delivery_simdelivery")
-
-    def drop(self):
-        self.conn.close()
-        if self.vendor == "postgresql":
-            import psycopg
-
-            with psycopg.connect(_pg_admin_url(), autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-def _child_env(data_dir) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(TEXTPILOT_DATA_DIR=str(data_dir), TEXTPILOT_LOG_LEVEL="WARNING")
-    return env
-
-
-def _pg_admin_url() -> str:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/postgres"
-
-
-def _pg_url(name: str) -> str:
-    return _pg_admin_url().rsplit("/", 1)[0] + f"/{name}"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """One migrated database per run, copied for each test (migrating takes longer than the test)."""
-    from django.db import connection
-
-    vendor = connection.vendor
-    work = tmp_path_factory.mktemp("exactly-once-template")
-    env = _child_env(work)
-    if vendor == "postgresql":
-        import psycopg
-
-        name = f"tp_exactly_once_tpl_{os.getpid()}"
-        with psycopg.connect(_pg_admin_url(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            admin.execute(f'CREATE DATABASE "{name}"')
-        env["DATABASE_URL"] = _pg_url(name)
-    subprocess.run([*PYTHON_TEXTPILOT, "migrate", "--noinput", "-v", "0"], env=env, check=True, timeout=600)
-    if vendor == "sqlite":
-        yield vendor, work / "textpilot.sqlite3"
-        return
-    yield vendor, name
-    with psycopg.connect(_pg_admin_url(), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture
 def database(template, tmp_path):
-    vendor, source = template
-    db = Database(vendor, tmp_path, source)
-    out = subprocess.run([sys.executable, "-c", SETUP % MESSAGES], env=db.env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.split()[-1] == str(MESSAGES)
+    db, printed = prepare(template, tmp_path, [sys.executable, "-c", SETUP % MESSAGES])
+    assert printed.split()[-1] == str(MESSAGES)
     yield db
     db.drop()
-
-
-def start_dispatcher(db: Database, log_path, **env) -> subprocess.Popen:
-    return subprocess.Popen([*PYTHON_TEXTPILOT, "dispatch"], env={**db.env, **env}, stdout=open(log_path, "w"),
-                            stderr=subprocess.STDOUT)
-
-
-def wait_until(condition, timeout: float, what: str, *procs) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        for proc in procs:
-            assert proc.poll() is None, f"a dispatcher exited early with {proc.returncode}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
-def stop(*procs) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def assert_each_sent_exactly_once(db: Database) -> None:

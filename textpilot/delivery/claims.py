@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from textpilot.common.bulk_insert import insert_rows
 from textpilot.delivery import gate
-from textpilot.delivery.models import ComplianceSettings, DeliveryAttempt, Direction, Kind, Message, Status
+from textpilot.delivery.models import PRIORITY_REPLY, ComplianceSettings, DeliveryAttempt, Direction, Kind, Message, Status
+from textpilot.profiles import service as profiles
 from textpilot.delivery.providers.base import Outcome, SendResult
 from textpilot.stores.models import Store
 
@@ -46,10 +47,12 @@ def new_lease_token(owner: str) -> str:
     return f"{owner}:{uuid.uuid4().hex[:12]}"
 
 
-def claim_due(sender_id: int, limit: int, owner: str, now: dt.datetime | None = None) -> tuple[str, list[Message]]:
-    """Lease up to `limit` due queued messages of one sender, most urgent first. Two
-    dispatchers never get the same message: PostgreSQL skips rows locked by another
-    claim; SQLite runs the whole UPDATE under its single write lock."""
+def claim_due(sender_id: int, limit: int, owner: str, now: dt.datetime | None = None,
+              max_priority: int | None = None) -> tuple[str, list[Message]]:
+    """Lease up to `limit` due queued messages of one sender, most urgent first (only those
+    of `max_priority` or more urgent, when given). Two dispatchers never get the same
+    message: PostgreSQL skips rows locked by another claim; SQLite runs the whole UPDATE
+    under its single write lock."""
     now = now or timezone.now()
     token = new_lease_token(owner)
     expires = now + dt.timedelta(seconds=LEASE_SECONDS)
@@ -58,6 +61,9 @@ def claim_due(sender_id: int, limit: int, owner: str, now: dt.datetime | None = 
     # Raw SQL needs the backend's own datetime format (SQLite compares them as text).
     db_now, db_expires = (connection.ops.adapt_datetimefield_value(value) for value in (now, expires))
     params = [Status.QUEUED, sender_id, db_now, db_now]
+    if max_priority is not None:
+        due += " AND priority <= %s"
+        params.append(max_priority)
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     sql = (f"UPDATE {table} SET lease_owner = %s, lease_expires_at = %s WHERE id IN ("
            f"SELECT id FROM {table} WHERE {due} ORDER BY priority, send_after, id LIMIT %s{lock})")
@@ -98,8 +104,19 @@ def rules_for(store) -> gate.Rules:
     )
 
 
-def gate_batch(messages: list[Message], now: dt.datetime) -> dict[int, gate.Decision]:
-    """A decision for every message; the history queries are one per store per batch."""
+def senders_with_urgent(now: dt.datetime | None = None, limit: int = 100) -> list[int]:
+    """Senders with a keyword reply (a STOP confirmation, HELP, START) due now. Read-only and
+    served by a small partial index, so the dispatcher can ask many times a second."""
+    now = now or timezone.now()
+    return list(Message.objects.filter(status=Status.QUEUED, priority=PRIORITY_REPLY, send_after__lte=now,
+                                       sender_id__isnull=False)
+                .values_list("sender_id", flat=True).distinct()[:limit])
+
+
+def gate_batch(messages: list[Message], now: dt.datetime, checks: dict | None = None) -> dict[int, gate.Decision]:
+    """A decision for every message; the history queries are one per store per batch. With
+    `checks`, each message's rules and history are kept there, so `recheck_before_call` can
+    decide again just before the provider call without loading them a second time."""
     decisions: dict[int, gate.Decision] = {}
     by_store: dict[int, list[Message]] = defaultdict(list)
     for message in messages:
@@ -123,6 +140,8 @@ def gate_batch(messages: list[Message], now: dt.datetime) -> dict[int, gate.Deci
             decision = gate.decide(kind=message.kind, origin=message.origin, cost=message.estimated_cost,
                                    recipient=recipient, rules=rules, history=history, now=now)
             decisions[message.pk] = decision
+            if checks is not None:
+                checks[message.pk] = (rules, history)
             if decision.action == gate.SEND:
                 spend_today += message.estimated_cost or Decimal("0")
                 if message.kind == Kind.MARKETING:
@@ -151,25 +170,53 @@ def _spend_today(store, rules: gate.Rules, now: dt.datetime) -> Decimal:
     return total or Decimal("0")
 
 
+def recheck_before_call(token: str, messages: list[Message], checks: dict, now: dt.datetime | None = None) -> set[int]:
+    """The gate once more, immediately before the provider call, with each recipient's
+    consent as committed right now: a STOP that arrived while the batch waited for its turn
+    holds the text back. Rules and history are the batch's (`gate_batch(checks=…)`); only
+    the recipients are read again, one primary-key query. Held texts are suppressed or
+    deferred (their lease released); returns their ids."""
+    now = now or timezone.now()
+    profile_ids = {m.profile_id for m in messages if m.profile_id}
+    fresh = profiles.sms_states(profile_ids)
+    held: dict[int, gate.Decision] = {}
+    for message in messages:
+        rules, history = checks[message.pk]
+        status, zone = fresh.get(message.profile_id, ("never", ""))
+        decision = gate.decide(kind=message.kind, origin=message.origin, cost=message.estimated_cost,
+                               recipient=gate.Recipient(phone=message.to_phone, sms_status=status, timezone=zone),
+                               rules=rules, history=history, now=now)
+        if decision.action != gate.SEND:
+            held[message.pk] = decision
+    if held:
+        with transaction.atomic():
+            _hold(token, held, now, Status.SENDING, give_back_attempt=True)
+    return set(held)
+
+
+def _hold(token: str, decisions: dict[int, gate.Decision], now: dt.datetime, status: str, give_back_attempt: bool = False) -> None:
+    """Suppress or defer leased messages as their decisions say: one UPDATE per kind of
+    decision, not per message, and only while the lease is ours."""
+    stopped = defaultdict(list)
+    for pk, decision in decisions.items():
+        stopped[(decision.action, decision.reason[:255], decision.until)].append(pk)
+    released = dict(lease_owner="", lease_expires_at=None)
+    for (action, reason, until), ids in stopped.items():
+        mine = Message.objects.filter(pk__in=ids, lease_owner=token, status=status)
+        if action == gate.SUPPRESS:
+            mine.update(status=Status.SUPPRESSED, status_reason=reason, status_at=now, **released)
+        else:  # deferred: queued again for its allowed moment; the provider was never called
+            attempts = F("attempts") - 1 if give_back_attempt else F("attempts")
+            mine.update(status=Status.QUEUED, send_after=until, status_reason=reason, attempts=attempts, **released)
+
+
 def apply_gate(token: str, messages: list[Message], decisions: dict[int, gate.Decision], now: dt.datetime) -> list[Message]:
     """Suppress or defer what the gate stopped; mark the rest `sending` (committed before any
-    provider call, so a crash afterwards is visible) and return them. One UPDATE per kind
-    of decision, not per message."""
-    to_send, stopped = [], defaultdict(list)
-    for message in messages:
-        decision = decisions[message.pk]
-        if decision.action == gate.SEND:
-            to_send.append(message)
-        else:
-            stopped[(decision.action, decision.reason[:255], decision.until)].append(message.pk)
-    released = dict(lease_owner="", lease_expires_at=None)
+    provider call, so a crash afterwards is visible) and return them."""
+    to_send = [message for message in messages if decisions[message.pk].action == gate.SEND]
+    stopped = {message.pk: decisions[message.pk] for message in messages if decisions[message.pk].action != gate.SEND}
     with transaction.atomic():
-        for (action, reason, until), ids in stopped.items():
-            mine = Message.objects.filter(pk__in=ids, lease_owner=token)
-            if action == gate.SUPPRESS:
-                mine.update(status=Status.SUPPRESSED, status_reason=reason, status_at=now, **released)
-            else:
-                mine.update(send_after=until, status_reason=reason, **released)
+        _hold(token, stopped, now, Status.QUEUED)
         if to_send:
             ids = [m.pk for m in to_send]
             # The lease starts again here: it must cover the pacing and the provider calls.

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from textpilot.delivery import claims, gate
 from textpilot.delivery.breaker import CircuitBreaker
-from textpilot.delivery.models import Sender
+from textpilot.delivery.models import PRIORITY_REPLY, Sender
 from textpilot.delivery.providers.base import OutgoingText, Outcome, SendResult
 from textpilot.delivery.ratelimit import rate_limiter_for
 from textpilot.web.queue_status import record_dispatcher_heartbeat
@@ -43,6 +43,9 @@ PACING_TICK_SECONDS = 0.02
 # Most a single provider call may take; kept well under the lease so a slow call ends
 # before another dispatcher may look at the message.
 CALL_TIMEOUT_SECONDS = min(30.0, claims.LEASE_SECONDS / 2)
+# How often the dispatcher looks for keyword replies (a STOP's confirmation) to send ahead
+# of every batch already claimed: one read of a small partial index.
+URGENT_POLL_SECONDS = 0.05
 
 
 def worker_name() -> str:
@@ -58,12 +61,16 @@ class Dispatcher:
         self.owner = owner or worker_name()
         self.batch_size = batch_size
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dispatch-db")
+        # The last look before each provider call has threads of its own: it must never wait
+        # behind a batch's claim or bookkeeping.
+        self._check_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dispatch-check")
+        self._senders: dict[int, Sender] = {}
         self._providers: dict[int, tuple[float, object]] = {}  # sender id -> (options stamp, provider)
         self._breakers: dict[str, CircuitBreaker] = {}
         self._pacing: dict[int, asyncio.Lock] = {}  # sender id -> one batch paced out at a time
         self.sent = 0
 
-    async def _db(self, fn, *args, **kwargs):
+    async def _db(self, fn, *args, executor: ThreadPoolExecutor | None = None, **kwargs):
         def call():
             close_old_connections()
             try:
@@ -71,7 +78,7 @@ class Dispatcher:
             finally:
                 close_old_connections()
 
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        return await asyncio.get_running_loop().run_in_executor(executor or self._executor, call)
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -79,9 +86,11 @@ class Dispatcher:
         """Until `stop` is set: one task per active sender, refreshed every few seconds."""
         tasks: dict[int, asyncio.Task] = {}
         log.info("dispatcher.started", owner=self.owner)
+        urgent = asyncio.create_task(self._urgent_loop(stop))
         try:
             while not stop.is_set():
                 senders = await self._db(lambda: list(Sender.objects.filter(active=True).select_related("store")))
+                self._senders = {sender.pk: sender for sender in senders}
                 for sender in senders:
                     if sender.pk not in tasks or tasks[sender.pk].done():
                         tasks[sender.pk] = asyncio.create_task(self._sender_loop(sender, stop))
@@ -93,9 +102,9 @@ class Dispatcher:
                 except asyncio.TimeoutError:
                     pass
         finally:
-            for task in tasks.values():
+            for task in [*tasks.values(), urgent]:
                 task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            await asyncio.gather(*tasks.values(), urgent, return_exceptions=True)
             await self.close()
             log.info("dispatcher.stopped", owner=self.owner, sent=self.sent)
 
@@ -120,6 +129,29 @@ class Dispatcher:
             if not sender.active:
                 return
 
+    async def _urgent_loop(self, stop: asyncio.Event) -> None:
+        """Keyword replies jump every queue: every URGENT_POLL_SECONDS, senders with one due
+        get an extra claim of just those, paced by the same limiter but not waiting for the
+        batches already claimed (a STOP's confirmation reaches the customer before any text
+        that was queued ahead of it)."""
+        busy: dict[int, asyncio.Task] = {}
+        while not stop.is_set():
+            try:
+                sender_ids = await self._db(claims.senders_with_urgent, executor=self._check_executor)
+                for sender_id in sender_ids:
+                    sender = self._senders.get(sender_id)
+                    if sender is not None and (sender_id not in busy or busy[sender_id].done()):
+                        busy[sender_id] = asyncio.create_task(self.dispatch_sender_once(sender, urgent=True))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher.urgent_failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=URGENT_POLL_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+        await asyncio.gather(*busy.values(), return_exceptions=True)
+
     async def run_until_idle(self, max_seconds: float = 60.0) -> int:
         """Dispatch everything due now, then return the number of messages handled (tests,
         benchmarks and the `dispatch --once` command)."""
@@ -137,7 +169,9 @@ class Dispatcher:
 
     # --- one cycle for one sender ---------------------------------------------------------
 
-    async def dispatch_sender_once(self, sender: Sender) -> int:
+    async def dispatch_sender_once(self, sender: Sender, urgent: bool = False) -> int:
+        """One claim of due texts, gated, paced out and recorded. `urgent` claims only
+        keyword replies and skips the queue of batches waiting for their turn to pace."""
         breaker = self._breaker(sender.provider)
         if not breaker.allow():
             return 0
@@ -145,57 +179,84 @@ class Dispatcher:
         # Claim no more than the sender may send in a couple of seconds: a slow toll-free
         # number must not sit on hundreds of leases.
         limit = max(1, min(self.batch_size, math.ceil(sender.rate_per_second * 2)))
-        token, claimed = await self._db(claims.claim_due, sender.pk, limit, self.owner)
+        token, claimed = await self._db(claims.claim_due, sender.pk, limit, self.owner,
+                                        max_priority=PRIORITY_REPLY if urgent else None)
         if not claimed:
             return 0
         now = timezone.now()
-        decisions = await self._db(claims.gate_batch, claimed, now)
+        checks: dict = {}
+        decisions = await self._db(claims.gate_batch, claimed, now, checks)
         to_send = await self._db(claims.apply_gate, token, claimed, decisions, now)
+        held_late: set[int] = set()
         if to_send:
             provider = self._provider(sender)
-            texts = [self._outgoing(message, sender) for message in to_send]
-            pacing = self._pacing.setdefault(sender.pk, asyncio.Lock())
-            results = await self._send_paced(provider, limiter, texts, breaker, pacing)
             by_id = {m.pk: m for m in to_send}
+
+            async def last_look(texts: list[OutgoingText]) -> list[OutgoingText]:
+                held = await self._db(claims.recheck_before_call, token, [by_id[t.message_id] for t in texts], checks,
+                                      executor=self._check_executor)
+                held_late.update(held)
+                return [t for t in texts if t.message_id not in held]
+
+            # Keyword replies in the batch don't wait for the lane's turn to pace; the rest do.
+            replies = [self._outgoing(m, sender) for m in to_send if m.priority <= PRIORITY_REPLY]
+            texts = [self._outgoing(m, sender) for m in to_send if m.priority > PRIORITY_REPLY]
+            pacing = None if urgent else self._pacing.setdefault(sender.pk, asyncio.Lock())
+            sent = await asyncio.gather(self._send_paced(provider, limiter, replies, breaker, None, last_look),
+                                        self._send_paced(provider, limiter, texts, breaker, pacing, last_look))
+            results = [result for part in sent for result in part]
             counts = await self._db(claims.record_results, token, by_id, results, sender.provider)
             self.sent += counts.get(Outcome.ACCEPTED.value, 0)
+        if held_late:
+            log.info("dispatcher.held_at_call", sender_id=sender.pk, held=len(held_late))
         suppressed = sum(1 for d in decisions.values() if d.action == gate.SUPPRESS)
         log.debug("dispatcher.cycle", sender_id=sender.pk, claimed=len(claimed), sent=len(to_send), suppressed=suppressed)
         return len(claimed)
 
     async def _send_paced(self, provider, limiter, texts: list[OutgoingText], breaker: CircuitBreaker,
-                          pacing: asyncio.Lock | None = None) -> list[SendResult]:
+                          pacing: asyncio.Lock | None = None, last_look=None) -> list[SendResult]:
         """Hand texts over at the sender's rate: chunks leave as soon as their tokens are
         due, and calls overlap (a 50 ms provider doesn't cap us at 20 texts a second). With
         `pacing`, the lanes of a sender take turns: one batch is paced out whole while the
         others are in the database, instead of all of them interleaving and then pausing
-        together (the limiter would idle)."""
+        together (the limiter would idle). `last_look(texts)` runs immediately before each
+        provider call and returns the texts that may still go."""
         calls = []
         async with pacing or contextlib.nullcontext():
-            calls = self._paced_calls(provider, limiter, texts, breaker)
+            calls = self._paced_calls(provider, limiter, texts, breaker, last_look)
             calls = [call async for call in calls]
         results: list[SendResult] = []
         for batch in await asyncio.gather(*calls):
             results.extend(batch)
         return results
 
-    async def _paced_calls(self, provider, limiter, texts: list[OutgoingText], breaker: CircuitBreaker):
+    async def _paced_calls(self, provider, limiter, texts: list[OutgoingText], breaker: CircuitBreaker, last_look=None):
         chunk: list[OutgoingText] = []
         for text in texts:
             wait = await limiter.reserve()
             if wait > PACING_TICK_SECONDS and chunk:
-                yield asyncio.create_task(self._call(provider, chunk, breaker))
+                yield asyncio.create_task(self._call(provider, chunk, breaker, last_look))
                 chunk = []
             if wait > PACING_TICK_SECONDS:
                 await asyncio.sleep(wait)
             chunk.append(text)
             if len(chunk) >= 50:
-                yield asyncio.create_task(self._call(provider, chunk, breaker))
+                yield asyncio.create_task(self._call(provider, chunk, breaker, last_look))
                 chunk = []
         if chunk:
-            yield asyncio.create_task(self._call(provider, chunk, breaker))
+            yield asyncio.create_task(self._call(provider, chunk, breaker, last_look))
 
-    async def _call(self, provider, texts: list[OutgoingText], breaker: CircuitBreaker) -> list[SendResult]:
+    async def _call(self, provider, texts: list[OutgoingText], breaker: CircuitBreaker, last_look=None) -> list[SendResult]:
+        if last_look is not None:
+            try:
+                texts = await last_look(texts)
+            except Exception:
+                # Can't tell whether they may still go: send nothing now. The provider never
+                # saw them, so they are queued again with backoff like after a transient error.
+                log.exception("dispatcher.last_look_failed")
+                return [SendResult(t.message_id, Outcome.TRANSIENT, error="last consent check failed") for t in texts]
+            if not texts:
+                return []
         try:
             results = await asyncio.wait_for(provider.send_batch(texts), timeout=CALL_TIMEOUT_SECONDS)
         except asyncio.TimeoutError:
@@ -261,24 +322,26 @@ class Dispatcher:
                 await provider.close()
             except Exception:
                 log.warning("dispatcher.close_failed")
-        await asyncio.get_running_loop().run_in_executor(None, self._close_thread_connections)
-        self._executor.shutdown(wait=True)
+        for executor in (self._executor, self._check_executor):
+            await asyncio.get_running_loop().run_in_executor(None, _close_thread_connections, executor)
+            executor.shutdown(wait=True)
 
-    def _close_thread_connections(self) -> None:
-        """Close the database connection of every executor thread (a dropped test database
-        or a stopped worker must not leave sessions behind)."""
-        threads = self._executor._max_workers
-        barrier = threading.Barrier(threads)
 
-        def close_mine():
-            connections.close_all()
-            try:
-                barrier.wait(timeout=5)  # hold this thread so each task lands on another one
-            except threading.BrokenBarrierError:
-                pass
+def _close_thread_connections(executor: ThreadPoolExecutor) -> None:
+    """Close the database connection of every executor thread (a dropped test database or a
+    stopped worker must not leave sessions behind)."""
+    threads = executor._max_workers
+    barrier = threading.Barrier(threads)
 
-        for future in [self._executor.submit(close_mine) for _ in range(threads)]:
-            future.result()
+    def close_mine():
+        connections.close_all()
+        try:
+            barrier.wait(timeout=5)  # hold this thread so each task lands on another one
+        except threading.BrokenBarrierError:
+            pass
+
+    for future in [executor.submit(close_mine) for _ in range(threads)]:
+        future.result()
 
 
 def _deliver_sim_receipts() -> int:

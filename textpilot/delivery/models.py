@@ -150,6 +150,8 @@ class Message(StoreOwned):
             # The dispatcher's claim: due queued messages, most urgent first.
             models.Index(fields=["sender", "status", "priority", "send_after"], name="message_due"),
             models.Index(fields=["status", "lease_expires_at"], name="message_lease"),
+            # The dispatcher's many-times-a-second look for keyword replies to send first.
+            models.Index(fields=["send_after"], condition=Q(status="queued", priority=0), name="message_urgent_due"),
             models.Index(fields=["store", "profile", "created_at"], name="message_profile_time"),
             models.Index(fields=["store", "to_phone", "created_at"], name="message_phone_time"),
             models.Index(fields=["store", "created_at"], name="message_store_time"),

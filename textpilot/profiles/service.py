@@ -133,6 +133,13 @@ def live_profiles(store: Store) -> QuerySet[Profile]:
     return Profile.objects.filter(store=store, merged_into__isnull=True)
 
 
+def sms_states(profile_ids) -> dict[int, tuple[str, str]]:
+    """{profile id: (sms_status, timezone)} as committed now: the dispatcher's last look
+    before a provider call (ids come from the dispatcher's own leased messages)."""
+    return {pk: (status, zone) for pk, status, zone in
+            Profile.objects.filter(pk__in=list(profile_ids)).values_list("pk", "sms_status", "timezone")}
+
+
 def get_profile(store: Store, profile_id: int) -> Profile:
     """The profile, or the one it was merged into (old ids keep working)."""
     profile = Profile.objects.filter(store=store, pk=profile_id).first()
