@@ -85,6 +85,14 @@ def test_resubscribe_needs_the_customer_asked_box(owner_client, owner, ann):
         "subscribed", "observed", f"Staff {owner.email}: Called back, wants deals again")
 
 
+def test_staff_only_resubscribe_a_customer_who_opted_out(owner_client, store):
+    bob = profiles.create_profile(store, phone="+14155552672")
+    response = _post(owner_client, bob, status="subscribed", reason="Said yes at the till", confirmed="on")
+    assert response.status_code == 422 and "only an unsubscribed customer can be resubscribed" in response.content.decode()
+    bob.refresh_from_db()
+    assert bob.sms_status == ConsentStatus.NEVER and not _staff_events(bob).exists()
+
+
 def test_a_refused_opt_in_shows_its_message_not_a_500(owner_client, ann, monkeypatch):
     def refuse(*args, **kwargs):
         raise Conflict("an opt-out observed later stands: the customer must opt in again", field="status")

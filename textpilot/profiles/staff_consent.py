@@ -3,8 +3,9 @@ email or in a reply the matcher could only flag, or a resubscribe the customer a
 
 Recorded like any other consent change (`service.record_consent`, source "staff", basis
 observed: a member of the store saw the request), with who did it and why as the evidence
-text. Whether an opt-in may lift an earlier opt-out is record_consent's rule, not ours: its
-`Conflict` / `FieldError` reach the caller unchanged."""
+text. Staff only *re*subscribe: a customer who never subscribed signs up themselves. Whether
+an opt-in may lift an earlier opt-out is record_consent's rule, not ours: its `Conflict` /
+`FieldError` reach the caller unchanged."""
 from __future__ import annotations
 
 from textpilot.common.errors import FieldError
@@ -29,6 +30,10 @@ def set_sms_consent_by_staff(store: Store, profile: Profile, user, status: str, 
     """Unsubscribe or resubscribe `profile` on behalf of `user` (a member of `store`)."""
     if status not in STAFF_STATUSES:
         raise FieldError("staff can unsubscribe or resubscribe", field="status")
+    if status == ConsentStatus.SUBSCRIBED and profile.sms_status != ConsentStatus.UNSUBSCRIBED:
+        # Staff bring back a customer who opted out and asked to return; a first opt-in needs the
+        # customer's own sign-up (form, keyword, checkout) with its disclosure.
+        raise FieldError("only an unsubscribed customer can be resubscribed by staff", field="status")
     reason = clean_reason(reason)
     who = getattr(user, "email", "") or getattr(user, "username", "") or f"user {user.pk}"
     return service.record_consent(store, profile, status, source="staff", basis=ConsentBasis.OBSERVED,
