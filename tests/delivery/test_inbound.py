@@ -69,3 +69,62 @@ def test_stop_confirmation_is_sent_although_unsubscribed_and_nothing_else_is(sto
     later.refresh_from_db()
     assert later.status == Status.SUPPRESSED and later.status_reason.startswith("opted_out")
     assert list(SimDelivery.objects.values_list("body", flat=True)) == [service.reply_texts(store)["stop"]]
+
+
+@pytest.mark.parametrize("body, keyword", [("Opt-Out!", "OPT OUT"), ("opt out", "OPT OUT"), ("unsubscribe 🙏", "UNSUBSCRIBE")])
+def test_keyword_with_punctuation_or_emoji_is_a_keyword_opt_out(store, sim_sender, subscribed, body, keyword):
+    receive(store, body)
+    event = ConsentEvent.objects.filter(profile=subscribed).last()
+    assert (event.status, event.source, event.keyword, event.basis) == ("unsubscribed", "inbound_keyword", keyword, "observed")
+
+
+@pytest.mark.parametrize("body, phrase", [
+    ("please stop texting me", "stop texting"), ("No más mensajes", "no mas mensajes"), ("STOP SVP", "stop svp"),
+    ("ARRÊT", "arret"), ("Remove me from this list", "remove me"),
+])
+def test_a_request_in_other_words_unsubscribes_with_one_confirmation(store, sim_sender, subscribed, body, phrase):
+    message = receive(store, body)
+    receive(store, "no more texts")  # already out: recorded, but no second confirmation
+    subscribed.refresh_from_db()
+    assert subscribed.sms_status == ConsentStatus.UNSUBSCRIBED
+    replies = Message.objects.filter(direction=Direction.OUTBOUND, origin=Origin.KEYWORD_REPLY)
+    assert list(replies.values_list("body", flat=True)) == [service.reply_texts(store)["stop"]]
+    first, second = ConsentEvent.objects.filter(profile=subscribed, status="unsubscribed").order_by("id")
+    assert (first.source, first.keyword, first.basis) == ("inbound_reply", phrase, "observed")
+    assert (second.source, second.keyword) == ("inbound_reply", "no more texts")
+    message.refresh_from_db()
+    assert message.review_flag == ""
+
+
+@pytest.mark.parametrize("body", ["don't stop the sale!", "too many texts lol", "who is this?", "¿Quién es?"])
+def test_a_possible_opt_out_is_flagged_and_leaves_consent_alone(store, sim_sender, subscribed, body):
+    events_before = ConsentEvent.objects.filter(profile=subscribed).count()
+    message = receive(store, body)
+    message.refresh_from_db()
+    assert message.review_flag == "possible_opt_out"
+    subscribed.refresh_from_db()
+    assert subscribed.sms_status == ConsentStatus.SUBSCRIBED
+    assert ConsentEvent.objects.filter(profile=subscribed).count() == events_before
+    assert not Message.objects.filter(direction=Direction.OUTBOUND).exists()
+
+
+def test_plain_conversation_is_not_flagged(store, sim_sender, subscribed):
+    message = receive(store, "stop by the store tomorrow?")
+    message.refresh_from_db()
+    assert message.review_flag == ""
+    subscribed.refresh_from_db()
+    assert subscribed.sms_status == ConsentStatus.SUBSCRIBED
+
+
+def test_keyword_handlers_run_only_for_plain_texts(store, sim_sender, subscribed, monkeypatch):
+    seen = []
+
+    def handler(store_, profile, message, keyword):
+        seen.append(keyword)
+        return keyword == "JOIN"
+
+    monkeypatch.setattr(inbound, "KEYWORD_HANDLERS", [handler])
+    receive(store, "join!")
+    receive(store, "who is this?")  # possible opt-out: for staff, not for growth keywords
+    receive(store, "please stop texting me")
+    assert seen == ["JOIN"]

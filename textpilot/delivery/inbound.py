@@ -1,5 +1,10 @@
-"""Texts customers send us: stored, then STOP / START / HELP handled, everything else kept as a
-reply in the customer's conversation (growth keywords hook in through `KEYWORD_HANDLERS`)."""
+"""Texts customers send us: stored, then opt-outs / START / HELP handled, everything else kept as
+a reply in the customer's conversation (growth keywords hook in through `KEYWORD_HANDLERS`).
+
+An opt-out is any clear request to stop (`optout_language.classify_reply`): a keyword alone
+(STOP, OPT-OUT, …; source "inbound_keyword") or a request in other words ("please stop
+texting me", "ALTO", "STOP SVP"; source "inbound_reply"). A text that only might be one is
+kept with `review_flag="possible_opt_out"` for staff, and consent is left alone."""
 from __future__ import annotations
 
 import re
@@ -9,7 +14,7 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from textpilot.delivery import service
+from textpilot.delivery import optout_language, service
 from textpilot.delivery.models import Direction, Kind, Message, Origin, Status
 from textpilot.profiles import service as profiles
 from textpilot.profiles.models import ConsentBasis, ConsentStatus, Profile
@@ -18,7 +23,8 @@ from textpilot.stores.models import Store
 
 log = structlog.get_logger(__name__)
 
-OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+# The keywords alone in a message; the full rules (phrases, other languages) are in optout_language.
+OPT_OUT_WORDS = frozenset(optout_language.KEYWORDS.values())
 OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 MAX_INBOUND_BODY = 5_000
@@ -48,29 +54,36 @@ def receive_inbound(
             return existing
     profile, _ = profiles.identify(store, phone=phone, source="inbound_sms")
     sender = service.sender_for_number(store, to_phone)
+    verdict, matched = optout_language.classify_reply(body)
+    review_flag = optout_language.POSSIBLE_OPT_OUT if verdict == optout_language.POSSIBLE_OPT_OUT else ""
     try:
         with transaction.atomic():
             message = Message.objects.create(
                 store=store, profile=profile, sender=sender, direction=Direction.INBOUND, to_phone=to_phone or "",
                 from_phone=phone, body=body, media_urls=list(media_urls), kind=Kind.TRANSACTIONAL, origin=Origin.INBOUND,
                 status=Status.RECEIVED, provider=provider, provider_message_id=provider_message_id or None,
-                sent_at=timezone.now(),
+                sent_at=timezone.now(), review_flag=review_flag,
             )
     except IntegrityError:  # the same webhook delivered twice at once
         return Message.objects.get(provider=provider, provider_message_id=provider_message_id)
     keyword = keyword_of(body)
-    log.info("message.inbound", store=store.slug, message_id=message.pk, keyword=keyword if len(keyword) <= 16 else "")
-    _act_on(store, profile, message, keyword, sender)
+    log.info("message.inbound", store=store.slug, message_id=message.pk, keyword=keyword if len(keyword) <= 16 else "",
+             verdict=verdict)
+    _act_on(store, profile, message, keyword, sender, verdict=verdict, matched=matched)
     return message
 
 
-def _act_on(store: Store, profile: Profile, message: Message, keyword: str, sender) -> None:
+def _act_on(store: Store, profile: Profile, message: Message, keyword: str, sender, *, verdict: str | None = None,
+            matched: str = "") -> None:
+    if verdict is None:
+        verdict, matched = optout_language.classify_reply(message.body)
     replies = service.reply_texts(store)
-    if keyword in OPT_OUT_WORDS:
+    if verdict == optout_language.OPT_OUT:
         was = profile.sms_status
-        profiles.record_consent(store, profile, ConsentStatus.UNSUBSCRIBED, source="inbound_keyword", keyword=keyword,
+        source = "inbound_keyword" if optout_language.is_keyword(matched) else "inbound_reply"
+        profiles.record_consent(store, profile, ConsentStatus.UNSUBSCRIBED, source=source, keyword=matched[:64],
                                 basis=ConsentBasis.OBSERVED)
-        # One confirmation, and only when this STOP changed something (a second STOP gets silence).
+        # One confirmation, and only when this opt-out changed something (a second STOP gets silence).
         if was != ConsentStatus.UNSUBSCRIBED:
             _reply(store, profile, message, replies["stop"], sender, "stop")
     elif keyword in OPT_IN_WORDS:
@@ -79,6 +92,9 @@ def _act_on(store: Store, profile: Profile, message: Message, keyword: str, send
         _reply(store, profile, message, replies["start"], sender, "start")
     elif keyword in HELP_WORDS:
         _reply(store, profile, message, replies["help"], sender, "help")
+    elif verdict == optout_language.POSSIBLE_OPT_OUT:
+        # Stored with review_flag="possible_opt_out": the inbox shows it to staff, who decide.
+        log.info("message.possible_opt_out", store=store.slug, message_id=message.pk, matched=matched)
     else:
         for handler in KEYWORD_HANDLERS:
             if handler(store, profile, message, keyword):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("inbox/<int:profile_id>/", inbox.conversation, name="conversation"),
     path("inbox/<int:profile_id>/thread/", inbox.conversation_thread, name="conversation_thread"),
     path("inbox/<int:profile_id>/reply/", inbox.conversation_reply, name="conversation_reply"),
+    path("inbox/<int:profile_id>/sms-consent/", inbox.conversation_sms_consent, name="conversation_sms_consent"),
     path("phone/", phone.phone, name="phone"),
     path("phone/thread/", phone.phone_thread, name="phone_thread"),
     path("phone/send/", phone.phone_send, name="phone_send"),

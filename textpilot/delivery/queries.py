@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db.models import Count, Max, Q, QuerySet
 
 from textpilot.delivery.models import DeliveryAttempt, DeliveryReport, Direction, Message, Sender, Status
+from textpilot.delivery.optout_language import POSSIBLE_OPT_OUT
 from textpilot.stores.models import Store
 
 SIM = "sim"
@@ -63,16 +64,30 @@ def message_history(store: Store, message: Message) -> tuple[list[TimelineEntry]
 
 # --- inbox ---------------------------------------------------------------------------------
 
-def inbox_threads(store: Store) -> QuerySet:
+def inbox_threads(store: Store, possible_opt_outs_only: bool = False) -> QuerySet:
     """One row per customer who ever texted the store: profile id, time of the newest text
-    either way, newest first. Rows are dicts (profile_id, last_at)."""
-    return (
+    either way, newest first, and how many of their texts were flagged as possible opt-outs.
+    Rows are dicts (profile_id, last_at, inbound, flagged)."""
+    threads = (
         Message.objects.filter(store=store, profile__isnull=False).order_by()
         .values("profile_id")
-        .annotate(last_at=Max("created_at"), inbound=Count("id", filter=Q(direction=Direction.INBOUND)))
+        .annotate(last_at=Max("created_at"), inbound=Count("id", filter=Q(direction=Direction.INBOUND)),
+                  flagged=Count("id", filter=Q(direction=Direction.INBOUND, review_flag=POSSIBLE_OPT_OUT)))
         .filter(inbound__gt=0)
-        .order_by("-last_at", "-profile_id")
     )
+    if possible_opt_outs_only:
+        threads = threads.filter(flagged__gt=0)
+    return threads.order_by("-last_at", "-profile_id")
+
+
+def last_flagged(store: Store, profile_ids: list[int]) -> dict[int, Message]:
+    """The newest text flagged as a possible opt-out of each of these customers (one query)."""
+    flagged = (Message.objects.filter(store=store, profile_id__in=profile_ids, direction=Direction.INBOUND,
+                                      review_flag=POSSIBLE_OPT_OUT).order_by("profile_id", "-created_at", "-id"))
+    newest: dict[int, Message] = {}
+    for message in flagged:
+        newest.setdefault(message.profile_id, message)
+    return newest
 
 
 def last_messages(store: Store, profile_ids: list[int]) -> dict[int, Message]:

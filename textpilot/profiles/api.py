@@ -2,6 +2,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from textpilot.profiles import consent, service
+from textpilot.profiles.consent_proof import consent_proof_response
 from textpilot.profiles.schemas import ConsentIn, ConsentOut, IdentifyIn, ProfileIn, ProfileOut, ProfilePatch
 
 router = Router(tags=["profiles"])
@@ -55,6 +56,16 @@ def record_consent(request, profile_id: int, payload: ConsentIn):
 def consent_trail(request, profile_id: int):
     profile = service.get_profile(request.store, profile_id)
     return list(service.consent_trail(request.store, profile))
+
+
+@router.get(
+    "/profiles/{profile_id}/consent-proof", response={200: None}, summary="The consent proof: an HTML document to print or save as PDF",
+    description="Current SMS status and the full evidence trail (times in UTC and the store's zone) as one self-contained "
+                "HTML document (inline CSS, no external assets).",
+    openapi_extra={"responses": {200: {"description": "HTML document", "content": {"text/html": {"schema": {"type": "string"}}}}}},
+)
+def consent_proof(request, profile_id: int):
+    return consent_proof_response(request.store, service.get_profile(request.store, profile_id))
 
 
 @router.get("/profiles/{profile_id}/export", response=dict, summary="Everything stored about a person (privacy request)")

@@ -1,17 +1,27 @@
 """The inbox: customers who texted the store, a conversation per customer, and staff replies.
 
 A reply is an ordinary transactional text (origin "inbox"): it goes through the same gate,
-so a customer who sent STOP gets nothing, whatever the staff member types."""
+so a customer who sent STOP gets nothing, whatever the staff member types.
+
+Replies the opt-out matcher could only flag (`review_flag="possible_opt_out"`) carry a badge,
+have a filter of their own (`?filter=possible_opt_out`) and a one-click unsubscribe next to
+them; the conversation page also has the staff unsubscribe / resubscribe form."""
 import structlog
 from django.core.paginator import Paginator
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from textpilot.common.errors import DomainError
 from textpilot.delivery import queries, service
 from textpilot.delivery.forms import ReplyForm
 from textpilot.delivery.models import Direction, Kind, Origin
+from textpilot.delivery.optout_language import POSSIBLE_OPT_OUT
 from textpilot.delivery.views.common import profile_or_404
 from textpilot.profiles.models import ConsentStatus
+from textpilot.web.forms import StaffConsentForm
+from textpilot.web.views import staff_consent
 from textpilot.web.views.common import dashboard_view, page
 
 log = structlog.get_logger(__name__)
@@ -23,20 +33,33 @@ PER_PAGE = 30
 @require_GET
 @dashboard_view
 def inbox(request):
-    paginator = Paginator(queries.inbox_threads(request.store), PER_PAGE)
+    store = request.store
+    only_flagged = request.GET.get("filter") == POSSIBLE_OPT_OUT
+    paginator = Paginator(queries.inbox_threads(store, possible_opt_outs_only=only_flagged), PER_PAGE)
     thread_page = paginator.get_page(request.GET.get("page"))
-    latest = queries.last_messages(request.store, [row["profile_id"] for row in thread_page.object_list])
+    rows = list(thread_page.object_list)
+    latest = queries.last_messages(store, [row["profile_id"] for row in rows])
+    flagged = queries.last_flagged(store, [row["profile_id"] for row in rows if row["flagged"]])
     threads = [
-        {"message": latest[row["profile_id"]], "awaiting_reply": latest[row["profile_id"]].direction == Direction.INBOUND}
-        for row in thread_page.object_list if row["profile_id"] in latest
+        {"message": latest[row["profile_id"]], "awaiting_reply": latest[row["profile_id"]].direction == Direction.INBOUND,
+         "flagged": flagged.get(row["profile_id"])}
+        for row in rows if row["profile_id"] in latest
     ]
-    return page(request, "delivery/inbox.html", NAV, threads=threads, thread_page=thread_page, paginator=paginator)
+    return page(
+        request, "delivery/inbox.html", NAV, threads=threads, thread_page=thread_page, paginator=paginator,
+        only_flagged=only_flagged, flag=POSSIBLE_OPT_OUT,
+        flagged_count=paginator.count if only_flagged else queries.inbox_threads(store, possible_opt_outs_only=True).count(),
+        can_change_consent=request.store_role in staff_consent.ROLES,
+    )
 
 
-def _thread_context(request, profile, form=None) -> dict:
+def _thread_context(request, profile, form=None, consent_form=None) -> dict:
     return {
         "profile": profile, "thread": queries.recent_conversation(request.store, profile.pk),
         "form": form or ReplyForm(), "opted_out": profile.sms_status == ConsentStatus.UNSUBSCRIBED,
+        "can_change_consent": request.store_role in staff_consent.ROLES and bool(profile.phone),
+        "consent_form": consent_form or StaffConsentForm.for_profile(profile),
+        "consent_action": reverse("delivery:conversation_sms_consent", args=[profile.pk]),
     }
 
 
@@ -78,3 +101,18 @@ def conversation_reply(request, profile_id: int):
         status = 422
     template = "delivery/_conversation_thread.html" if getattr(request, "htmx", None) else "delivery/conversation.html"
     return page(request, template, NAV, status=status, **_thread_context(request, profile, form))
+
+
+@require_POST
+@dashboard_view
+def conversation_sms_consent(request, profile_id: int):
+    """Staff unsubscribe / resubscribe from the inbox (the conversation's form, or the one-click
+    unsubscribe next to a possible opt-out). Back to `next` (a page of this site) when done."""
+    profile = profile_or_404(request, profile_id)
+    form, recorded = staff_consent.handle(request, profile)
+    if recorded:
+        next_url = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+            next_url = reverse("delivery:conversation", args=[profile.pk])
+        return redirect(next_url)
+    return page(request, "delivery/conversation.html", NAV, status=422, **_thread_context(request, profile, consent_form=form))

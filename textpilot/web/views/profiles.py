@@ -1,16 +1,21 @@
-"""Profiles: searchable list (htmx live search, plain GET without JS) and a detail page."""
+"""Profiles: searchable list (htmx live search, plain GET without JS), a detail page with the
+staff unsubscribe / resubscribe form, and the consent proof document."""
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from textpilot.analytics import service as analytics
 from textpilot.common.errors import NotFound
 from textpilot.delivery import service as delivery_service
 from textpilot.events import service as events_service
 from textpilot.profiles import service as profiles_service
+from textpilot.profiles.consent_proof import consent_proof_response
+from textpilot.web.forms import StaffConsentForm
+from textpilot.web.views import staff_consent
 from textpilot.web.views.common import dashboard_view, is_owner, page, require_owner
 
 PER_PAGE = 25
@@ -40,17 +45,41 @@ def _profile_or_404(request, profile_id: int):
 
 @dashboard_view
 def profile_detail(request, profile_id: int):
+    return _detail_page(request, _profile_or_404(request, profile_id))
+
+
+def _detail_page(request, profile, consent_form: StaffConsentForm | None = None, status: int = 200):
     store = request.store
-    profile = _profile_or_404(request, profile_id)
     return page(
-        request, "web/profiles/detail.html", "profiles",
+        request, "web/profiles/detail.html", "profiles", status=status,
         profile=profile,
         consent_events=list(profiles_service.consent_trail(store, profile)),
         events=list(events_service.events_of(store, profile)[:DETAIL_EVENTS]),
         orders=list(analytics.orders_of_profile(store, profile, DETAIL_ORDERS)),
         messages_of_profile=list(delivery_service.conversation(store, profile).order_by("-created_at", "-id")[:DETAIL_MESSAGES]),
         can_erase=is_owner(request) and profile.erased_at is None,
+        can_change_consent=request.store_role in staff_consent.ROLES and bool(profile.phone),
+        consent_form=consent_form or StaffConsentForm.for_profile(profile),
+        consent_action=reverse("web:profile_sms_consent", args=[profile.pk]),
     )
+
+
+@require_POST
+@dashboard_view
+def profile_sms_consent(request, profile_id: int):
+    """Staff unsubscribe or resubscribe the customer, with a reason (owners and staff)."""
+    profile = _profile_or_404(request, profile_id)
+    form, recorded = staff_consent.handle(request, profile)
+    if recorded:
+        return redirect("web:profile", profile_id=profile.pk)
+    return _detail_page(request, profile, consent_form=form, status=422)
+
+
+@require_GET
+@dashboard_view
+def profile_consent_proof(request, profile_id: int):
+    """The consent proof document (the same as the API's), to print or save as PDF."""
+    return consent_proof_response(request.store, _profile_or_404(request, profile_id))
 
 
 @dashboard_view
