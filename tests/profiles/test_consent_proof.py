@@ -18,8 +18,9 @@ def ann(store):
     profiles.record_consent(store, person, ConsentStatus.SUBSCRIBED, "popup", ip_address="203.0.113.7",
                             user_agent="Mozilla/5.0 (iPhone) <b>Safari</b>", consent_text=OPT_IN_TEXT,
                             occurred_at=datetime(2025, 3, 1, 15, 4, 5, tzinfo=UTC), basis=ConsentBasis.EVIDENCED)
-    profiles.record_consent(store, person, ConsentStatus.UNSUBSCRIBED, "inbound_reply", keyword="stop texting",
-                            basis=ConsentBasis.OBSERVED, occurred_at=datetime(2025, 7, 4, 2, 30, 0, tzinfo=UTC))
+    # Reported with the time it happened (an observed STOP would carry the server's own time).
+    profiles.record_consent(store, person, ConsentStatus.UNSUBSCRIBED, "helpdesk", keyword="stop texting",
+                            basis=ConsentBasis.REPORTED, occurred_at=datetime(2025, 7, 4, 2, 30, 0, tzinfo=UTC))
     return person
 
 
@@ -48,7 +49,7 @@ def test_api_proof_has_every_event_with_times_in_utc_and_store_zone(api, store, 
     for text in ("2025-03-01 15:04:05 UTC", "2025-03-01 10:04:05 EST", "Subscribed", "popup", "Form submission with evidence",
                  "203.0.113.7", "Reply STOP to opt out.", "—"):
         assert text in first, text
-    for text in ("2025-07-04 02:30:00 UTC", "2025-07-03 22:30:00 EDT", "Unsubscribed", "inbound_reply", "Observed by textpilot",
+    for text in ("2025-07-04 02:30:00 UTC", "2025-07-03 22:30:00 EDT", "Unsubscribed", "helpdesk", "Reported by a client",
                  "stop texting"):
         assert text in second, text
     for event in events:  # recorded_at too, in both zones

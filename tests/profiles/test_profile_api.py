@@ -95,3 +95,15 @@ def test_openapi_and_docs_are_served(client, db):
     paths = spec.json()["paths"]
     assert "/api/v1/profiles" in paths and "/api/v1/profiles/{profile_id}" in paths and "/api/v1/stores" in paths
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_region_is_a_state_code(api):
+    """The address's state (the gate holds a number to its state's texting law)."""
+    created = api.post("/api/v1/profiles", {"phone": "(415) 555-2671", "country": "US", "region": "us-tx"})
+    assert created.status_code == 201, created.content
+    assert created.json()["region"] == "TX"
+    patched = api.patch(f"/api/v1/profiles/{created.json()['id']}", {"region": "FL"})
+    assert patched.json()["region"] == "FL"
+    refused = api.post("/api/v1/profiles", {"phone": "(415) 555-2672", "region": "Tex as"})
+    assert refused.status_code == 422 and "region" in str(refused.json()["detail"])
+    assert Profile.objects.count() == 1

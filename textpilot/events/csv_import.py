@@ -59,10 +59,11 @@ CONSENT_SOURCE = "import"
 MAX_WRITE_ATTEMPTS = 3
 
 # Mapping targets: csv column -> one of these. Each may be used once, except property/skip.
-PROFILE_TARGETS = ("phone", "email", "external_id", "first_name", "last_name", "gender", "language", "country", "city", "timezone")
+PROFILE_TARGETS = ("phone", "email", "external_id", "first_name", "last_name", "gender", "language", "country", "region", "city",
+                   "timezone")
 TARGETS = {
     "phone": "Phone", "email": "Email", "external_id": "Customer ID", "first_name": "First name", "last_name": "Last name",
-    "gender": "Gender", "language": "Language", "country": "Country", "city": "City", "timezone": "Time zone",
+    "gender": "Gender", "language": "Language", "country": "Country", "region": "State / province", "city": "City", "timezone": "Time zone",
     "tags": "Tags", "consent_status": "SMS consent", "consent_date": "Consent date", "consent_source": "Consent source",
     "property": "Custom property", "skip": "Don't import",
 }
@@ -83,6 +84,7 @@ HEADER_SYNONYMS = {
     "gender": ("gender", "sex"),
     "language": ("language", "locale", "lang"),
     "country": ("country", "countrycode", "defaultaddresscountrycode"),
+    "region": ("state", "province", "region", "statecode", "provincecode", "defaultaddressprovincecode", "stateprovince"),
     "city": ("city", "town", "defaultaddresscity"),
     "timezone": ("timezone", "tz"),
     "tags": ("tags", "tag", "labels"),

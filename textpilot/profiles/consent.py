@@ -85,8 +85,8 @@ def step(state: State, change: Change) -> Verdict:
         return Verdict(State(ConsentStatus.UNSUBSCRIBED, at, at))
     if change.status in OPT_INS and state.opted_out_at is not None:
         if change.basis not in INTENT_BASES:
-            return Verdict(state, f"a {change.basis} opt-in can't lift that (only START texted to the store, "
-                                  "a confirmed sign-up or staff can)")
+            return Verdict(state, f"a {change.basis} opt-in can't lift that (only START texted to the store, a sign-up "
+                                  "form with its disclosure and IP, a confirmed double opt-in or staff can)")
         if at <= state.opted_out_at:
             return Verdict(state, "this opt-in happened before that")
         if state.status_at is not None and at < state.status_at:

@@ -17,6 +17,7 @@ class ProfileIn(Schema):
     gender: str = ""
     language: str = Field("", max_length=16)
     country: str = Field("", max_length=2)
+    region: str = Field("", max_length=6, description="state or province code, e.g. TX")
     city: str = Field("", max_length=100)
     latitude: float | None = None
     longitude: float | None = None
@@ -40,6 +41,7 @@ class ProfilePatch(Schema):
     gender: str | None = None
     language: str | None = Field(None, max_length=16)
     country: str | None = Field(None, max_length=2)
+    region: str | None = Field(None, max_length=6)
     city: str | None = Field(None, max_length=100)
     latitude: float | None = None
     longitude: float | None = None
@@ -58,6 +60,7 @@ class ProfileOut(Schema):
     gender: str
     language: str
     country: str
+    region: str
     city: str
     latitude: float | None
     longitude: float | None

@@ -23,9 +23,10 @@ TEXT_LIMITS = {
     "email": 254, "language": 16, "timezone": 64,
 }
 EDITABLE_FIELDS = (
-    *IDENTIFIERS, "first_name", "last_name", "gender", "language", "country", "city",
+    *IDENTIFIERS, "first_name", "last_name", "gender", "language", "country", "region", "city",
     "latitude", "longitude", "timezone", "properties", "source",
 )
+REGION_RE = re.compile(r"^[A-Z0-9]{1,3}$")
 MAX_PROPERTIES_BYTES = 16 * 1024
 MISSING_IDENTIFIER = "a profile needs a phone, an email, an external_id or an anonymous_id"
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -65,6 +66,13 @@ def clean_profile_fields(store: Store, fields: dict) -> dict:
             if value and (len(value) != 2 or not value.isalpha()):
                 raise FieldError("country must be a 2-letter ISO 3166 code", field="country")
             value = (value or "").upper()
+        elif name == "region":
+            # A state or province code, as in ISO 3166-2 after the country ("TX", "QC", "NSW").
+            value = (value or "").upper()
+            if len(value) > 3 and value[2] == "-":  # the full ISO 3166-2 code, "US-TX"
+                value = value[3:]
+            if value and not REGION_RE.match(value):
+                raise FieldError(f"{value!r} is not a state or province code like 'TX'", field="region")
         elif name in ("latitude", "longitude"):
             limit = 90 if name == "latitude" else 180
             if value is not None:

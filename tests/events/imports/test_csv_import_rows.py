@@ -181,3 +181,9 @@ def test_consent_yes_without_a_date_never_lifts_a_stop(store, sim_sender, import
     assert skipped["reason"].startswith(f"consent not changed: opted out on {ann.sms_opted_out_at:%Y-%m-%d} by STOP")
     assert not ConsentEvent.objects.filter(profile=ann, source="import").exists()
     assert Profile.objects.get(phone="+14155552680").sms_status == "subscribed"
+
+
+def test_a_state_column_fills_the_region(store, import_csv):
+    job = import_csv(store, "Phone,State\n+14155552681,TX\n+14155552682,US-FL\n")
+    assert job.mapping["State"] == "region"
+    assert dict(Profile.objects.values_list("phone", "region")) == {"+14155552681": "TX", "+14155552682": "FL"}

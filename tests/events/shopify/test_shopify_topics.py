@@ -315,3 +315,8 @@ def test_consent_without_a_time_never_lifts_a_stop_texted_to_the_store(webhooks,
     assert list(ConsentEvent.objects.order_by("id").values_list("source", "status")) == [
         ("shopify", "subscribed"), ("inbound_keyword", "unsubscribed")]
     assert WebhookDelivery.objects.filter(topic="customers/update").get().status == "processed"
+
+
+def test_customer_address_state_becomes_the_profile_region(webhooks):
+    webhooks.post("customers/create", customer_payload(default_address={"city": "Austin", "country_code": "US", "province_code": "TX"}))
+    assert Profile.objects.get().region == "TX"

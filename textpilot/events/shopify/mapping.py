@@ -132,6 +132,9 @@ def apply_customer(ctx: ShopContext, customer: dict) -> tuple[Profile | None, bo
         "last_name": str(customer.get("last_name") or "")[:NAME_LIMIT],
         "city": str(address.get("city") or "")[:NAME_LIMIT],
     }
+    region = str(address.get("province_code") or "").upper()
+    if 1 <= len(region) <= 3 and region.isalnum():  # a state's own texting law follows its address
+        fields["region"] = region
     country = str(address.get("country_code") or "").upper()
     if len(country) == 2 and country.isalpha():
         fields["country"] = country
