@@ -83,6 +83,7 @@ _CLAIMED_FIELDS = (
     "id", "store_id", "profile_id", "sender_id", "direction", "kind", "origin", "estimated_cost", "to_phone", "from_phone",
     "body", "media_urls", "attempts", "priority", "send_after", "status", "lease_owner",
     "profile__id", "profile__store_id", "profile__phone", "profile__sms_status", "profile__timezone",
+    "profile__region", "profile__country",
 )
 
 
@@ -115,6 +116,7 @@ def gate_batch(messages: list[Message], now: dt.datetime) -> dict[int, gate.Deci
             recipient = gate.Recipient(
                 phone=message.to_phone, sms_status=getattr(profile, "sms_status", "never"),
                 timezone=getattr(profile, "timezone", "") or "",
+                region=getattr(profile, "region", "") or "", address_country=getattr(profile, "country", "") or "",
             )
             history = gate.History(
                 last_marketing_at=last_marketing.get(message.profile_id), marketing_last_24h=count_24h.get(message.profile_id, 0),
@@ -161,20 +163,20 @@ def apply_gate(token: str, messages: list[Message], decisions: dict[int, gate.De
         if decision.action == gate.SEND:
             to_send.append(message)
         else:
-            stopped[(decision.action, decision.reason[:255], decision.until)].append(message.pk)
+            stopped[(decision.action, decision.reason[:255], decision.until, decision.rule[:96])].append(message.pk)
     released = dict(lease_owner="", lease_expires_at=None)
     with transaction.atomic():
-        for (action, reason, until), ids in stopped.items():
+        for (action, reason, until, rule), ids in stopped.items():
             mine = Message.objects.filter(pk__in=ids, lease_owner=token)
             if action == gate.SUPPRESS:
-                mine.update(status=Status.SUPPRESSED, status_reason=reason, status_at=now, **released)
+                mine.update(status=Status.SUPPRESSED, status_reason=reason, hold_rule=rule, status_at=now, **released)
             else:
-                mine.update(send_after=until, status_reason=reason, **released)
+                mine.update(send_after=until, status_reason=reason, hold_rule=rule, **released)
         if to_send:
             ids = [m.pk for m in to_send]
             # The lease starts again here: it must cover the pacing and the provider calls.
             updated = Message.objects.filter(pk__in=ids, lease_owner=token, status=Status.QUEUED).update(
-                status=Status.SENDING, status_at=now, status_reason="", attempts=F("attempts") + 1,
+                status=Status.SENDING, status_at=now, status_reason="", hold_rule="", attempts=F("attempts") + 1,
                 lease_expires_at=timezone.now() + dt.timedelta(seconds=LEASE_SECONDS))
             if updated != len(ids):  # lost the lease in between: send only what is still ours
                 still = set(Message.objects.filter(pk__in=ids, lease_owner=token, status=Status.SENDING).values_list("pk", flat=True))
