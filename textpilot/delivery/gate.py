@@ -128,13 +128,17 @@ def sending_hours(recipient: Recipient, rules: Rules, country: str | None = None
 def recipient_timezones(recipient: Recipient, rules: Rules) -> tuple[str, ...]:
     """The profile's zone, else every zone the number may be in and every zone of the address
     state when a rule of that state applies, else the store's."""
+    return zones_for(recipient, rules.store_timezone)
+
+
+def zones_for(recipient: Recipient, store_timezone: str) -> tuple[str, ...]:
     if recipient.timezone and _known_zone(recipient.timezone):
         return (recipient.timezone,)
     country = phone_region(recipient.phone)
     jurisdictions = sending_rules.jurisdictions_for(recipient.phone, country, recipient.region, recipient.address_country)
     zones = [*phone_timezones(recipient.phone),
              *sending_rules.extra_zones(recipient.phone, country, jurisdictions, recipient.region)]
-    return tuple(dict.fromkeys(z for z in zones if _known_zone(z))) or (rules.store_timezone,)
+    return tuple(dict.fromkeys(z for z in zones if _known_zone(z))) or (store_timezone,)
 
 
 def _smallest_cap(hours: Hours, now: dt.datetime) -> sending_rules.Rule | None:
