@@ -122,7 +122,8 @@ def sending_hours(recipient: Recipient, rules: Rules, country: str | None = None
     to this recipient (`country`: the number's, when the caller already knows it)."""
     country = phone_region(recipient.phone) if country is None else country
     jurisdictions = sending_rules.jurisdictions_for(recipient.phone, country, recipient.region, recipient.address_country)
-    return Hours(recipient_timezones(recipient, rules), (rules.quiet_end, rules.quiet_start), jurisdictions)
+    return Hours(_zones(recipient, rules.store_timezone, country, jurisdictions), (rules.quiet_end, rules.quiet_start),
+                 jurisdictions)
 
 
 def recipient_timezones(recipient: Recipient, rules: Rules) -> tuple[str, ...]:
@@ -132,10 +133,14 @@ def recipient_timezones(recipient: Recipient, rules: Rules) -> tuple[str, ...]:
 
 
 def zones_for(recipient: Recipient, store_timezone: str) -> tuple[str, ...]:
-    if recipient.timezone and _known_zone(recipient.timezone):
-        return (recipient.timezone,)
     country = phone_region(recipient.phone)
     jurisdictions = sending_rules.jurisdictions_for(recipient.phone, country, recipient.region, recipient.address_country)
+    return _zones(recipient, store_timezone, country, jurisdictions)
+
+
+def _zones(recipient: Recipient, store_timezone: str, country: str, jurisdictions: tuple[str, ...]) -> tuple[str, ...]:
+    if recipient.timezone and _known_zone(recipient.timezone):
+        return (recipient.timezone,)
     zones = [*phone_timezones(recipient.phone),
              *sending_rules.extra_zones(recipient.phone, country, jurisdictions, recipient.region)]
     return tuple(dict.fromkeys(z for z in zones if _known_zone(z))) or (store_timezone,)
@@ -161,10 +166,6 @@ def next_allowed_time(now: dt.datetime, hours: Hours) -> dt.datetime:
             return moment
         moment = later
     return moment
-
-
-def is_allowed(moment: dt.datetime, hours: Hours) -> bool:
-    return all(_allowed_in_zone(moment, zoneinfo.ZoneInfo(z), hours) for z in hours.zones)
 
 
 def _what_holds(now: dt.datetime, until: dt.datetime, hours: Hours) -> tuple[str, str, str]:

@@ -40,12 +40,14 @@ class MessageOut(Schema):
     profile_id: int | None
     sender_id: int | None
     status: str
-    status_reason: str = Field(..., description="in words; for a held text: \"held until 08:00 America/Chicago (quiet hours, Texas SB 140)\"")
+    status_reason: str = Field(..., description="in words, e.g. for a held text: "
+                                                "\"held until 08:00 America/Chicago (quiet hours, Texas SB 140)\"")
     hold_rule: str = Field(..., description="what suppressed or holds the text: opted_out, no_consent, country, spend_cap, "
                                             "smart_sending, cap_24h:<rule>, quiet_hours:<rule> (e.g. US-TX@2025-09-01) or "
                                             "quiet_hours:store; empty otherwise")
     held_until: datetime | None = Field(None, description="a queued text held by the gate: when it may go (UTC)")
-    held_until_local: list[LocalTimeOut] = Field(default_factory=list, description="held_until in each zone the recipient may be in")
+    held_until_local: list[LocalTimeOut] = Field(default_factory=list,
+                                                 description="held_until in each zone the recipient may be in")
     error_code: str
     encoding: str
     segments: int
