@@ -386,3 +386,18 @@ def test_a_rule_not_yet_in_effect_is_not_applied():
     assert decide(**eve).action == SEND
     assert decide(history=gate.History(marketing_last_24h=3), **eve).action == SEND
     assert decide(**{**eve, "now": local(NEW_YORK, 2024, 1, 7, 20, 30)}).action == DEFER
+
+
+def test_an_older_version_stays_and_explains_its_own_days(monkeypatch):
+    # A made-up earlier Texas rule (10:00–20:00 every day), listed after SB 140 on purpose.
+    older = gate.sending_rules.Rule("US-TX", "Texas (earlier, for this test)", dt.date(2020, 1, 1),
+                                    (((dt.time(10), dt.time(20)),),) * 7, source="test")
+    monkeypatch.setattr(gate.sending_rules, "_VERSIONS", gate.sending_rules.index((*gate.sending_rules.RULES, older)))
+    before = decide(now=local(CHICAGO, 2025, 8, 31, 9, 30), phone=TX, smart_sending_hours=0)
+    assert before.rule == "quiet_hours:US-TX@2020-01-01" and before.until == local(CHICAGO, 2025, 8, 31, 10, 0)
+    assert before.reason.endswith("(quiet hours, Texas (earlier, for this test))")
+    assert decide(now=local(CHICAGO, 2025, 8, 31, 19, 59), phone=TX, smart_sending_hours=0).action == SEND  # old hours
+    # The evening before the change waits for the new version's Monday 9:00, named as the new version.
+    evening = decide(now=local(CHICAGO, 2025, 8, 31, 20, 0), phone=TX, smart_sending_hours=0)
+    assert evening.until == local(CHICAGO, 2025, 9, 1, 9, 0) and evening.rule == f"quiet_hours:{SB140}"
+    assert decide(now=local(CHICAGO, 2025, 9, 7, 10, 30), phone=TX, smart_sending_hours=0).rule == f"quiet_hours:{SB140}"

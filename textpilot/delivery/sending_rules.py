@@ -174,7 +174,7 @@ def area_code(phone: str) -> str:
 
 
 def jurisdictions_for(phone: str, phone_country: str, region: str = "", address_country: str = "",
-                      table: tuple[Rule, ...] = RULES) -> tuple[str, ...]:
+                      table: tuple[Rule, ...] | None = None) -> tuple[str, ...]:
     """Every jurisdiction with rules in `table` where this recipient may be: the area code's
     state, the profile's address state (when that address is in the US: the profile's
     country, or the number's when the profile has none) and France for French numbers."""
@@ -186,7 +186,7 @@ def jurisdictions_for(phone: str, phone_country: str, region: str = "", address_
         found.append(f"US-{region}")
     if phone_country == "FR":
         found.append("FR")
-    known = {rule.jurisdiction for rule in table}
+    known = _versions(table).keys()
     return tuple(dict.fromkeys(j for j in found if j in known))
 
 
@@ -202,34 +202,31 @@ def extra_zones(phone: str, phone_country: str, jurisdictions: tuple[str, ...], 
     return tuple(zones)
 
 
-def in_effect(jurisdiction: str, day: dt.date, table: tuple[Rule, ...] = RULES) -> Rule | None:
+def in_effect(jurisdiction: str, day: dt.date, table: tuple[Rule, ...] | None = None) -> Rule | None:
     """The version of a jurisdiction's rule that applies on `day` (the newest one that had
     taken effect), or None before its first version."""
     current = None
-    for rule in (_VERSIONS.get(jurisdiction, ()) if table is RULES else table):
-        if rule.jurisdiction == jurisdiction and rule.effective_from <= day:
+    for rule in _versions(table).get(jurisdiction, ()):
+        if rule.effective_from <= day:
             if current is None or rule.effective_from > current.effective_from:
                 current = rule
     return current
 
 
-def window_starts(jurisdictions: tuple[str, ...], table: tuple[Rule, ...] = RULES) -> frozenset[dt.time]:
+def window_starts(jurisdictions: tuple[str, ...], table: tuple[Rule, ...] | None = None) -> frozenset[dt.time]:
     """Every time of day at which one of these jurisdictions' windows opens (any version)."""
-    return frozenset(start for rule in table if rule.jurisdiction in jurisdictions
+    versions = _versions(table)
+    return frozenset(start for jurisdiction in jurisdictions for rule in versions.get(jurisdiction, ())
                      for windows in rule.week for start, _ in windows)
 
 
-def current_rules(day: dt.date, table: tuple[Rule, ...] = RULES) -> list[Rule]:
+def current_rules(day: dt.date, table: tuple[Rule, ...] | None = None) -> list[Rule]:
     """The version of every jurisdiction's rule in effect on `day`, in table order."""
-    seen: dict[str, Rule] = {}
-    for rule in table:
-        version = in_effect(rule.jurisdiction, day, table)
-        if version is not None:
-            seen.setdefault(rule.jurisdiction, version)
-    return list(seen.values())
+    found = [in_effect(jurisdiction, day, table) for jurisdiction in _versions(table)]
+    return [rule for rule in found if rule is not None]
 
 
-def wider_than(start: dt.time, end: dt.time, overnight: bool, day: dt.date, table: tuple[Rule, ...] = RULES) -> list[Rule]:
+def wider_than(start: dt.time, end: dt.time, overnight: bool, day: dt.date, table: tuple[Rule, ...] | None = None) -> list[Rule]:
     """The rules in effect on `day` that allow less than a store window from `start` to `end`
     (`overnight`: the window runs past midnight): texts to their people keep their own hours."""
     def store_allows(clock: dt.time) -> bool:
@@ -252,10 +249,21 @@ def wider_than(start: dt.time, end: dt.time, overnight: bool, day: dt.date, tabl
     return stricter
 
 
-# The gate asks for a jurisdiction's versions for every candidate moment: index them once.
-_VERSIONS: dict[str, tuple[Rule, ...]] = {}
-for _rule in RULES:
-    _VERSIONS[_rule.jurisdiction] = (*_VERSIONS.get(_rule.jurisdiction, ()), _rule)
+def index(table: tuple[Rule, ...]) -> dict[str, tuple[Rule, ...]]:
+    """Every jurisdiction's versions, in table order (jurisdictions in order of first row)."""
+    versions: dict[str, list[Rule]] = {}
+    for rule in table:
+        versions.setdefault(rule.jurisdiction, []).append(rule)
+    return {jurisdiction: tuple(rules) for jurisdiction, rules in versions.items()}
+
+
+# The gate asks for a jurisdiction's versions for every candidate moment: `RULES` indexed once.
+# (A test that swaps in a table of its own swaps `_VERSIONS` with it.)
+_VERSIONS: dict[str, tuple[Rule, ...]] = index(RULES)
+
+
+def _versions(table: tuple[Rule, ...] | None) -> dict[str, tuple[Rule, ...]]:
+    return _VERSIONS if table is None else index(table)
 
 
 @lru_cache(maxsize=64)
