@@ -142,10 +142,12 @@ JURISDICTION_ZONES: dict[str, tuple[str, ...]] = {
     "FR": ("Europe/Paris",),
 }
 
-# Area codes of the states above, from the North American Numbering Plan Administrator's
-# lists of geographic area codes (overlays included, as of 2025) and checked against the
-# `phonenumbers` geocoder: tests/delivery/test_sending_rules.py asserts that every code here
-# geocodes to its state and that no other code of 200–999 does.
+# Area codes of the states above: the geographic codes NANPA (the North American Numbering
+# Plan Administrator) has assigned to them, overlays included, as of 2025. The list was typed
+# from NANPA's assignments, not downloaded; what vouches for it is the `phonenumbers` geocoder
+# (9.0.x data): tests/delivery/test_sending_rules.py asserts that every code here geocodes to
+# its state and that no other code of 200–999 geocodes to one of these states. A new overlay
+# shows up there as a failure once the library knows it.
 AREA_CODES: dict[str, str] = {
     **dict.fromkeys(("239", "305", "321", "324", "352", "386", "407", "448", "561", "645", "656", "689", "727", "728",
                      "754", "772", "786", "813", "850", "863", "904", "941", "954"), "FL"),
