@@ -1,7 +1,9 @@
 """Properties of the compliance gate over 10,000 generated cases: nothing is ever decided
-SEND for an opted-out recipient (keyword replies aside) or for marketing outside the sending
-hours in any zone the recipient may be in, and every DEFER waits until a moment that is
-itself allowed. The oracle below is written independently of gate.py's search."""
+SEND for an opted-out recipient (keyword replies aside) or for marketing outside the hours
+that the store's window and every state or country rule that may apply allow in every zone
+the recipient may be in; every DEFER waits until a moment that is itself allowed; and a case
+that breaks no rule is sent (the oracle predicts the action of every case). The oracle below
+is written independently of gate.py's search: it reads only the rules table's data."""
 import datetime as dt
 from decimal import Decimal
 from functools import lru_cache
@@ -11,24 +13,32 @@ import holidays
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from textpilot.delivery import gate
+from textpilot.delivery import gate, sending_rules
 from textpilot.profiles.phones import phone_region, phone_timezones
 
 UTC = dt.timezone.utc
 # Numbers whose possible zones span a few hours at most (a common sending window exists)…
 PHONES = ["+12125550123", "+13055550123", "+18505550123", "+13865550123", "+18085550123", "+19075550123",
           "+13125550123", "+12085550123", "+14165550123", "+12505550123", "+33612345678", "+33123456789",
-          "+4915112345678", "+447400123456", "+61412345678", "+5511912345678", "+15555550123"]
+          "+4915112345678", "+447400123456", "+61412345678", "+5511912345678", "+15555550123",
+          # one number of every state with rules (El Paso's 915 is Mountain; 689 and 448 need the zone fixes)
+          "+12145550123", "+19155550123", "+14055550123", "+14105550123", "+12065550123", "+12035550123",
+          "+12015550123", "+16895550123", "+14485550123"]
 # …and numbers that may be anywhere from UTC-11 to UTC+12 (US toll-free, Russia): no hour is
 # fine everywhere, so for them the property is only that nothing is sent.
 SPREAD_PHONES = ["+18005550123", "+79123456789"]
 ZONES = ["", "America/New_York", "America/Los_Angeles", "Europe/Paris", "Asia/Tokyo", "Australia/Lord_Howe",
          "America/St_Johns", "Asia/Kathmandu", "Pacific/Chatham", "America/Santiago", "Not/AZone"]
 STORE_ZONES = ["America/New_York", "Europe/Paris", "Europe/Berlin", "Australia/Sydney", "America/Santiago", "UTC"]
-# Around DST changes in the US, Europe, Australia and Chile, plus anywhere in three years.
+# The profile's address state (only US addresses count) and country.
+REGIONS = ["", "", "TX", "FL", "OK", "CT", "NJ", "NY", "CA"]
+ADDRESS_COUNTRIES = ["", "US", "CA"]
+# Around DST changes in the US, Europe, Australia and Chile, the day Texas SB 140 took
+# effect (a Monday after a Sunday), plus anywhere in four years.
 DST_EDGES = [dt.datetime(2026, 3, 8, 7, tzinfo=UTC), dt.datetime(2026, 11, 1, 6, tzinfo=UTC),
              dt.datetime(2026, 3, 29, 1, tzinfo=UTC), dt.datetime(2026, 10, 25, 1, tzinfo=UTC),
-             dt.datetime(2026, 4, 4, 16, tzinfo=UTC), dt.datetime(2026, 9, 6, 4, tzinfo=UTC)]
+             dt.datetime(2026, 4, 4, 16, tzinfo=UTC), dt.datetime(2026, 9, 6, 4, tzinfo=UTC),
+             dt.datetime(2025, 9, 1, 5, tzinfo=UTC)]
 
 # Cheap draws only (integers, sampled_from): 10,000 cases must stay quick.
 EPOCH, SPAN_MINUTES = dt.datetime(2025, 1, 1, tzinfo=UTC), 4 * 366 * 24 * 60
@@ -75,11 +85,15 @@ def cases(draw):
     minutes_ago, count_24h, spent = draw(combos(NO_VALUE + list(range(0, 100 * 60, 7)), range(6), range(0, 2501)))
     history = gate.History(last_marketing_at=None if minutes_ago is None else now - dt.timedelta(minutes=minutes_ago),
                            marketing_last_24h=count_24h, store_spend_today=Decimal(spent) / 100)
-    phone, status, own_zone, kind, origin, cost = draw(combos(
+    phone, status, own_zone, kind, origin, cost, region, address_country = draw(combos(
         PHONES + SPREAD_PHONES, ["never", "pending", "subscribed", "unsubscribed"], ZONES, ["marketing", "transactional"],
-        ["campaign", "flow", "api", "keyword_reply", "inbox", "test"], NO_VALUE + list(range(0, 101))))
+        ["campaign", "flow", "api", "keyword_reply", "inbox", "test"], NO_VALUE + list(range(0, 101)), REGIONS,
+        ADDRESS_COUNTRIES))
+    if not phone.startswith("+1"):
+        address_country = ""  # a US address of a number abroad may leave no common hour at all
     return dict(kind=kind, origin=origin, cost=None if cost is None else Decimal(cost) / 100,
-                recipient=gate.Recipient(phone=phone, sms_status=status, timezone=own_zone),
+                recipient=gate.Recipient(phone=phone, sms_status=status, timezone=own_zone, region=region,
+                                         address_country=address_country),
                 rules=rules, history=history, now=now)
 
 
@@ -94,33 +108,88 @@ def known_zone(name: str) -> bool:
         return False
 
 
+def jurisdictions_of(recipient: gate.Recipient) -> list[str]:
+    """The area code's state, the US address's state, France for French numbers: those with rows."""
+    country = phone_region(recipient.phone)
+    places = []
+    if country == "US" and recipient.phone[2:5] in sending_rules.AREA_CODES:
+        places.append("US-" + sending_rules.AREA_CODES[recipient.phone[2:5]])
+    if recipient.region and (recipient.address_country or country) == "US":
+        places.append("US-" + recipient.region)
+    if country == "FR":
+        places.append("FR")
+    return [p for p in places if any(rule.jurisdiction == p for rule in sending_rules.RULES)]
+
+
 def zones_of(recipient: gate.Recipient, rules: gate.Rules) -> list[str]:
     if recipient.timezone and known_zone(recipient.timezone):
         return [recipient.timezone]
-    return [z for z in phone_timezones(recipient.phone) if known_zone(z)] or [rules.store_timezone]
+    zones = list(phone_timezones(recipient.phone))
+    if phone_region(recipient.phone) == "US":
+        zones += sending_rules.AREA_CODE_EXTRA_ZONES.get(recipient.phone[2:5], ())
+    if "US-" + recipient.region in jurisdictions_of(recipient):
+        zones += sending_rules.JURISDICTION_ZONES["US-" + recipient.region]
+    return [z for z in zones if known_zone(z)] or [rules.store_timezone]
+
+
+def version_on(jurisdiction: str, day: dt.date):
+    versions = [r for r in sending_rules.RULES if r.jurisdiction == jurisdiction and r.effective_from <= day]
+    return max(versions, key=lambda r: r.effective_from) if versions else None
 
 
 @lru_cache(maxsize=None)
-def french_holidays(year: int):
-    return holidays.country_holidays("FR", years=year)
+def public_holidays(country: str, year: int):
+    return holidays.country_holidays(country, years=year)
+
+
+def rule_allows(rule, wall: dt.datetime) -> bool:
+    if rule.closed_on_holidays and wall.date() in public_holidays(rule.closed_on_holidays, wall.year):
+        return False
+    clock = wall.time().replace(tzinfo=None)
+    return any(start <= clock < end for start, end in rule.week[wall.weekday()])
 
 
 def marketing_allowed_at(moment: dt.datetime, recipient: gate.Recipient, rules: gate.Rules) -> bool:
-    """Allowed in every zone the recipient may be in: the store's window, Florida's 8–20 for
-    Florida area codes, France's 8–22 and no Sundays or public holidays for French numbers."""
-    country = phone_region(recipient.phone)
-    opens, closes = rules.quiet_end, rules.quiet_start
-    if country == "US" and recipient.phone[2:5] in gate.FLORIDA_AREA_CODES:
-        opens, closes = max(opens, dt.time(8)), min(closes, dt.time(20))
-    if country == "FR":
-        opens, closes = max(opens, dt.time(8)), min(closes, dt.time(22))
+    """Allowed in every zone the recipient may be in by the store's window and by the version
+    of every applicable rule in force on that zone's local day."""
+    places = jurisdictions_of(recipient)
     for zone in zones_of(recipient, rules):
         wall = moment.astimezone(ZoneInfo(zone))
-        if not opens <= wall.time().replace(tzinfo=None) < closes:
+        if not rules.quiet_end <= wall.time().replace(tzinfo=None) < rules.quiet_start:
             return False
-        if country == "FR" and (wall.weekday() == 6 or wall.date() in french_holidays(wall.year)):
-            return False
+        for place in places:
+            rule = version_on(place, wall.date())
+            if rule is not None and not rule_allows(rule, wall):
+                return False
     return True
+
+
+def smallest_cap(recipient: gate.Recipient, rules: gate.Rules, now: dt.datetime) -> int | None:
+    day = max(now.astimezone(ZoneInfo(z)).date() for z in zones_of(recipient, rules))
+    caps = [rule.cap_24h for place in jurisdictions_of(recipient) if (rule := version_on(place, day)) and rule.cap_24h]
+    return min(caps, default=None)
+
+
+def expected_action(case) -> str:
+    recipient, rules, history, now, cost = case["recipient"], case["rules"], case["history"], case["now"], case["cost"]
+    if case["origin"] == "keyword_reply":
+        return gate.SEND
+    marketing = case["kind"] == "marketing"
+    if recipient.sms_status == "unsubscribed" or (marketing and recipient.sms_status != "subscribed"):
+        return gate.SUPPRESS
+    if phone_region(recipient.phone) not in (rules.allowed_countries or {rules.store_country}):
+        return gate.SUPPRESS
+    if rules.daily_spend_cap is not None and cost is not None and history.store_spend_today + cost > rules.daily_spend_cap:
+        return gate.DEFER
+    if not marketing:
+        return gate.SEND
+    if rules.smart_sending_hours and history.last_marketing_at is not None \
+            and now - history.last_marketing_at < dt.timedelta(hours=rules.smart_sending_hours):
+        return gate.SUPPRESS
+    cap = smallest_cap(recipient, rules, now)
+    if cap is not None and history.marketing_last_24h >= cap:
+        return gate.SUPPRESS
+    return gate.SEND if marketing_allowed_at(now, recipient, rules) else gate.DEFER
 
 
 @settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -131,23 +200,32 @@ def test_gate_never_sends_what_it_must_not_and_defers_to_allowed_moments(case):
     keyword_reply = case["origin"] == "keyword_reply"
     marketing = case["kind"] == "marketing" and not keyword_reply
 
+    # What should be sent is sent, and what must not be is not (the oracle names the action).
+    assert decision.action == expected_action(case), decision
     if decision.action == gate.SEND and not keyword_reply:
         assert recipient.sms_status != "unsubscribed"
         if marketing:
             assert recipient.sms_status == "subscribed"
             assert marketing_allowed_at(now, recipient, rules), "marketing sent inside quiet hours"
-    if keyword_reply:
-        assert decision.action == gate.SEND  # the customer's own STOP/HELP/START is always answered
+    if decision.action != gate.SEND:
+        assert decision.rule and decision.reason  # every stop is explained
 
     if decision.action == gate.DEFER:
         assert decision.until is not None and decision.until > now
-        if decision.reason.startswith("daily_spend_cap"):
+        assert decision.reason.startswith("held until ")
+        if decision.rule == "spend_cap":
             store_midnight = gate.local_day_start(decision.until, rules.store_timezone)
             assert decision.until == store_midnight or marketing
         if marketing and recipient.phone not in SPREAD_PHONES:
             assert marketing_allowed_at(decision.until, recipient, rules), "deferred to a moment that is not allowed"
             # The gate's own search agrees that the moment is open.
-            zones, windows, closed_days = gate.sending_hours(recipient, rules, phone_region(recipient.phone))
-            assert gate.next_allowed_time(decision.until, zones, windows, closed_days) == decision.until
-        if decision.reason.startswith("quiet_hours"):
+            hours = gate.sending_hours(recipient, rules)
+            assert gate.next_allowed_time(decision.until, hours) == decision.until
+        if decision.rule.startswith("quiet_hours:"):
             assert not marketing_allowed_at(now, recipient, rules)
+            # …and it waits no longer than it must: a minute earlier was still closed.
+            earlier = decision.until - dt.timedelta(minutes=1)
+            if recipient.phone not in SPREAD_PHONES and earlier > now:
+                assert not marketing_allowed_at(earlier, recipient, rules), "deferred longer than needed"
+            held_by = decision.rule.removeprefix("quiet_hours:")
+            assert held_by == gate.STORE_WINDOW or held_by.split("@")[0] in jurisdictions_of(recipient)

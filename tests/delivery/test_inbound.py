@@ -67,7 +67,7 @@ def test_stop_confirmation_is_sent_although_unsubscribed_and_nothing_else_is(sto
     later = service.send_message(store, profile=subscribed, body="Your order shipped")
     dispatch_until_idle(10)
     later.refresh_from_db()
-    assert later.status == Status.SUPPRESSED and later.status_reason.startswith("opted_out")
+    assert later.status == Status.SUPPRESSED and later.hold_rule == "opted_out"
     assert list(SimDelivery.objects.values_list("body", flat=True)) == [service.reply_texts(store)["stop"]]
 
 

@@ -1,6 +1,7 @@
 """The delivery pages in a real browser (Debian chromium through Playwright): log in, read
 the messages log and a message, then be the customer on the simulated phone: text STOP and
-watch the confirmation arrive. Leaves screenshots in artifacts/delivery-*.png."""
+watch the confirmation arrive; on the compliance page, a window set backwards is refused and
+an overnight one is confirmed before it is saved. Leaves screenshots in artifacts/delivery-*.png."""
 import os
 import threading
 from pathlib import Path
@@ -136,6 +137,27 @@ def test_delivery_pages_in_a_browser(live_server, shop_with_texts, browser):
     page.screenshot(path=str(ARTIFACTS / "delivery-senders.png"), full_page=True)
     page.click("nav.sidenav >> text=Compliance")
     page.wait_for_url("**/settings/compliance/")
+    assert "Marketing may be sent between" in page.locator("#sending-window").inner_text()
+    assert "Texas SB 140" in page.locator("#stricter-rules").inner_text()
     page.screenshot(path=str(ARTIFACTS / "delivery-compliance.png"), full_page=True)
+    # A window set backwards is refused, naming both ends; ticked as overnight, it is confirmed, then saved.
+    page.fill("input[name=window_start]", "21:00")
+    page.fill("input[name=window_end]", "08:00")
+    page.click("button[type=submit] >> text=Save compliance settings")
+    page.wait_for_selector("#window-error")
+    assert "“End” (08:00) is before “Start” (21:00)" in page.locator("#window-error").inner_text()
+    assert page.get_attribute("input[name=window_start]", "aria-invalid") == "true"
+    # The refused form answers 422 (as every refused form does); chromium logs that as a console error.
+    assert errors == ["Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"]
+    errors.clear()
+    page.check("input[name=overnight_window]")
+    page.click("button[type=submit] >> text=Save compliance settings")
+    page.wait_for_selector("#overnight-confirm")
+    assert "from 21:00 until 08:00 the next morning" in page.locator("#overnight-confirm").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "delivery-compliance-overnight.png"), full_page=True)
+    page.click("#overnight-confirm button")
+    page.wait_for_selector("text=Compliance settings saved.")
+    assert page.locator("input[name=overnight_window]").is_checked()
+    assert page.input_value("input[name=window_start]") == "21:00"
 
     assert errors == []

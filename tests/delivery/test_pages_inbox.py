@@ -80,7 +80,7 @@ def test_the_gate_suppresses_the_reply_to_an_unsubscribed_customer(client, store
     client.post(reverse("delivery:conversation_reply", args=[subscribed.pk]), {"body": "Sorry to see you go"})
     dispatch_until_idle(max_seconds=10)
     reply = Message.objects.get(store=store, origin=Origin.INBOX)
-    assert reply.status == Status.SUPPRESSED and reply.status_reason.startswith("opted_out")
+    assert reply.status == Status.SUPPRESSED and reply.hold_rule == "opted_out"
 
 
 def test_empty_reply_is_refused_naming_the_field(owner_client, store, sim_sender, subscribed):

@@ -1,5 +1,8 @@
 """Senders and compliance settings pages: owners change, staff read, credentials are never
-shown again, bad input names the field and saves nothing, and the demo gets a sim sender."""
+shown again, bad input names the field and saves nothing, a sending window can't be set
+backwards (an overnight one is ticked and confirmed), the rules that keep their own hours are
+listed, and the demo gets a sim sender."""
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -121,49 +124,134 @@ def test_another_stores_sender_is_404(owner_client, store, other_store):
 # --- compliance ----------------------------------------------------------------------------
 
 VALID = {
-    "quiet_hours_start": "20:30", "quiet_hours_end": "09:00", "smart_sending_hours": "24",
+    "window_start": "09:00", "window_end": "20:30", "smart_sending_hours": "24",
     "allowed_countries": "us, ca", "daily_spend_cap": "150.00", "stop_reply": "", "start_reply": "", "help_reply": "Text us!",
 }
+
+
+def saved_window(store) -> tuple:
+    settings = ComplianceSettings.objects.get(store=store)
+    return settings.quiet_hours_end, settings.quiet_hours_start, settings.overnight_window
 
 
 def test_compliance_shows_defaults_as_placeholders_and_saves(owner_client, store):
     html = owner_client.get(reverse("delivery:compliance")).content.decode()
     defaults = service.reply_texts(store)
     assert f'placeholder="{defaults["stop"]}"'.replace("'", "&#x27;") in html
-    assert 'name="quiet_hours_start" value="21:00"' in html
+    assert "Marketing may be sent between" in html and "in the recipient's local time." in html
+    assert 'name="window_start" value="08:00"' in html and 'name="window_end" value="21:00"' in html
     response = owner_client.post(reverse("delivery:compliance"), VALID)
     assert response.status_code == 302
     settings = ComplianceSettings.objects.get(store=store)
+    # The window is kept as quiet hours: they start where the window ends.
     assert (str(settings.quiet_hours_start), str(settings.quiet_hours_end), settings.smart_sending_hours) == ("20:30:00", "09:00:00", 24)
+    assert settings.overnight_window is False
     assert settings.allowed_countries == ["CA", "US"] and settings.daily_spend_cap == Decimal("150.00")
     assert service.reply_texts(store)["help"] == "Text us!" and service.reply_texts(store)["stop"] == defaults["stop"]
     html = owner_client.get(reverse("delivery:compliance")).content.decode()
     assert "Compliance settings saved." in html and 'value="CA, US"' in html
+    assert 'name="window_start" value="09:00"' in html and 'name="window_end" value="20:30"' in html
 
 
 def test_bad_compliance_input_names_the_field_and_saves_nothing(owner_client, store):
     cases = [
-        ({"quiet_hours_start": "25:99"}, "quiet_hours_start", "Enter a valid time"),
-        ({"quiet_hours_end": ""}, "quiet_hours_end", "quiet hours end is required"),
-        ({"smart_sending_hours": "500"}, "smart_sending_hours", "smart_sending_hours must be a whole number of hours from 0 to 168"),
-        ({"allowed_countries": "US, Canada"}, "allowed_countries", "two-letter country codes"),
-        ({"daily_spend_cap": "-5"}, "daily_spend_cap", "daily_spend_cap cannot be negative"),
-        ({"daily_spend_cap": "lots"}, "daily_spend_cap", "Enter a number"),
+        ({"window_end": "25:99"}, "window_end", "Enter a valid time", "window-error"),
+        ({"window_start": ""}, "window_start", "start of the sending window is required", "window-error"),
+        ({"smart_sending_hours": "500"}, "smart_sending_hours", "smart_sending_hours must be a whole number of hours from 0 to 168",
+         "smart_sending_hours-error"),
+        ({"allowed_countries": "US, Canada"}, "allowed_countries", "two-letter country codes", "allowed_countries-error"),
+        ({"daily_spend_cap": "-5"}, "daily_spend_cap", "daily_spend_cap cannot be negative", "daily_spend_cap-error"),
+        ({"daily_spend_cap": "lots"}, "daily_spend_cap", "Enter a number", "daily_spend_cap-error"),
     ]
-    for change, field, message in cases:
+    for change, field, message, error_id in cases:
         response = owner_client.post(reverse("delivery:compliance"), {**VALID, **change})
         html = response.content.decode()
         assert response.status_code == 422, field
         assert message in html, field
-        assert f'id="{field}-error"' in html, field
+        assert f'id="{error_id}"' in html, field
+        assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', html), field
     settings = service.compliance_settings(store)
     assert settings.smart_sending_hours == 16 and settings.allowed_countries == [] and settings.daily_spend_cap is None
     assert settings.help_reply == ""
+    assert (settings.quiet_hours_end, settings.quiet_hours_start, settings.overnight_window) == (dt.time(8), dt.time(21), False)
+
+
+@pytest.mark.parametrize("start, end, message", [
+    ("21:00", "08:00", "“End” (08:00) is before “Start” (21:00), so marketing would go out overnight."),
+    ("09:00", "09:00", "“End” and “Start” are both 09:00: that leaves no time to send."),
+])
+def test_a_window_that_ends_before_it_starts_is_refused_unless_overnight(owner_client, store, start, end, message):
+    response = owner_client.post(reverse("delivery:compliance"), {**VALID, "window_start": start, "window_end": end})
+    html = response.content.decode()
+    assert response.status_code == 422 and message in html
+    assert "“Overnight window”" in html  # the way out is named
+    for field in ("window_start", "window_end"):  # both fields are marked and point at the message
+        assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', html), field
+        assert re.search(rf'name="{field}"[^>]*aria-describedby="window-error"', html), field
+    assert 'id="window-error"' in html
+    assert saved_window(store) == (dt.time(8), dt.time(21), False)  # nothing changed
+    assert service.compliance_settings(store).smart_sending_hours == 16
+
+
+def test_an_overnight_window_is_saved_after_confirmation(owner_client, store):
+    overnight = {**VALID, "window_start": "20:00", "window_end": "02:00", "overnight_window": "on"}
+    asked = owner_client.post(reverse("delivery:compliance"), overnight)
+    html = asked.content.decode()
+    assert asked.status_code == 200 and 'id="overnight-confirm"' in html
+    assert "from 20:00 until 02:00 the next morning" in html and "Nothing is saved yet." in html
+    assert 'name="window_start" value="20:00"' in html  # the form keeps what was typed
+    assert saved_window(store) == (dt.time(8), dt.time(21), False)
+    saved = owner_client.post(reverse("delivery:compliance"), {**overnight, "confirm_overnight": "1"})
+    assert saved.status_code == 302
+    assert saved_window(store) == (dt.time(20), dt.time(2), True)
+    # Saving it again as it is asks no more; unticking the box refuses it.
+    assert owner_client.post(reverse("delivery:compliance"), overnight).status_code == 302
+    refused = owner_client.post(reverse("delivery:compliance"), {**overnight, "overnight_window": ""})
+    assert refused.status_code == 422 and "is before “Start” (20:00)" in refused.content.decode()
+    assert saved_window(store) == (dt.time(20), dt.time(2), True)
+
+
+def test_the_service_refuses_a_backwards_window_too(store):
+    from textpilot.common.errors import FieldError
+
+    with pytest.raises(FieldError) as error:
+        service.update_compliance_settings(store, quiet_hours_start=dt.time(8), quiet_hours_end=dt.time(21))
+    assert error.value.field == "quiet_hours_start" and "overnight_window" in error.value.message
+    with pytest.raises(FieldError):
+        service.update_compliance_settings(store, quiet_hours_start="09:00", quiet_hours_end="09:00")
+    with pytest.raises(FieldError):
+        service.update_compliance_settings(store, overnight_window="yes")
+    assert saved_window(store) == (dt.time(8), dt.time(21), False)
+    service.update_compliance_settings(store, quiet_hours_start=dt.time(8), quiet_hours_end=dt.time(21), overnight_window=True)
+    assert saved_window(store) == (dt.time(21), dt.time(8), True)
+    service.update_compliance_settings(store, stop_reply="Bye")  # other settings don't re-check the window
+
+
+def test_the_page_lists_the_rules_that_keep_their_own_hours(owner_client, store):
+    html = owner_client.get(reverse("delivery:compliance")).content.decode()
+    note = html[html.index('id="stricter-rules"'):]
+    note = note[:note.index("</div>")]
+    for name in ("Florida FTSA", "Oklahoma OTSA", "Connecticut PA 23-98", "Texas SB 140", "France SMS marketing code"):
+        assert name in note, name
+    assert "New Jersey" not in note  # 8–21, the same as the store's default window
+    assert "Mon–Sat 09:00–21:00, Sun 12:00–21:00" in note
+    # A window no wider than any daily rule leaves only the closed days (Texas Sunday mornings, France).
+    owner_client.post(reverse("delivery:compliance"), {**VALID, "window_start": "12:00", "window_end": "19:00"})
+    html = owner_client.get(reverse("delivery:compliance")).content.decode()
+    note = html[html.index('id="stricter-rules"'):]
+    assert "France SMS marketing code" in note[:note.index("</div>")] and "Florida" not in note[:note.index("</div>")]
+
+
+def test_an_old_window_that_runs_past_midnight_unconfirmed_is_pointed_out(owner_client, store):
+    ComplianceSettings.objects.update_or_create(store=store, defaults={"quiet_hours_start": dt.time(1), "quiet_hours_end": dt.time(6)})
+    html = owner_client.get(reverse("delivery:compliance")).content.decode()
+    assert 'id="overnight-unconfirmed"' in html
 
 
 def test_staff_read_compliance_but_cannot_change_it(staff_client, store):
     html = staff_client.get(reverse("delivery:compliance")).content.decode()
     assert "Read only" in html and re.search(r'name="smart_sending_hours"[^>]*disabled', html)
+    assert re.search(r'name="window_start"[^>]*disabled', html)
     assert staff_client.post(reverse("delivery:compliance"), VALID).status_code == 403
     assert service.compliance_settings(store).smart_sending_hours == 16
 

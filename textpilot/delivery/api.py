@@ -1,12 +1,13 @@
-"""Sending texts through the API: queue one (it returns at once), read it, list them."""
+"""Sending texts through the API: queue one (it returns at once), read it, list them; and ask
+whether a marketing text could reach a profile now (and if not, why and until when)."""
 from django.utils import timezone
 from ninja import Query, Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from textpilot.common.errors import FieldError
-from textpilot.delivery import service
+from textpilot.delivery import sendability, service
 from textpilot.delivery.models import Status as MessageStatus
-from textpilot.delivery.schemas import MessageFilter, MessageOut, SendIn, SenderOut
+from textpilot.delivery.schemas import MessageFilter, MessageOut, SendabilityOut, SendIn, SenderOut
 from textpilot.profiles import service as profiles
 
 router = Router(tags=["messages"])
@@ -51,3 +52,11 @@ def get_message(request, message_id: int):
 @router.get("/senders", response=list[SenderOut], summary="The store's senders (numbers at providers)")
 def list_senders(request):
     return list(service.list_senders(request.store))
+
+
+@router.get("/profiles/{profile_id}/sendability", response=SendabilityOut,
+            summary="Could a marketing text go to this profile now? If not: the rule, why, and until when")
+def profile_sendability(request, profile_id: int):
+    profile = profiles.get_profile(request.store, profile_id)
+    answer = sendability.profile_sendability(request.store, profile)
+    return {**answer.__dict__, "local_times": [{"timezone": t.timezone, "local": t.local} for t in answer.local_times]}

@@ -89,6 +89,7 @@ _CLAIMED_FIELDS = (
     "id", "store_id", "profile_id", "sender_id", "direction", "kind", "origin", "estimated_cost", "to_phone", "from_phone",
     "body", "media_urls", "attempts", "priority", "send_after", "status", "lease_owner",
     "profile__id", "profile__store_id", "profile__phone", "profile__sms_status", "profile__timezone",
+    "profile__region", "profile__country",
 )
 
 
@@ -129,10 +130,7 @@ def gate_batch(messages: list[Message], now: dt.datetime, checks: dict | None = 
         spend_today = _spend_today(store, rules, now) if rules.daily_spend_cap is not None else Decimal("0")
         for message in store_messages:
             profile = message.profile
-            recipient = gate.Recipient(
-                phone=message.to_phone, sms_status=getattr(profile, "sms_status", "never"),
-                timezone=getattr(profile, "timezone", "") or "",
-            )
+            recipient = _recipient(message.to_phone, *(getattr(profile, name, "") for name in profiles.RECIPIENT_FIELDS))
             history = gate.History(
                 last_marketing_at=last_marketing.get(message.profile_id), marketing_last_24h=count_24h.get(message.profile_id, 0),
                 store_spend_today=spend_today,
@@ -182,10 +180,9 @@ def recheck_before_call(token: str, messages: list[Message], checks: dict, now: 
     held: dict[int, gate.Decision] = {}
     for message in messages:
         rules, history = checks[message.pk]
-        status, zone = fresh.get(message.profile_id, ("never", ""))
+        recipient = _recipient(message.to_phone, *fresh.get(message.profile_id, ()))
         decision = gate.decide(kind=message.kind, origin=message.origin, cost=message.estimated_cost,
-                               recipient=gate.Recipient(phone=message.to_phone, sms_status=status, timezone=zone),
-                               rules=rules, history=history, now=now)
+                               recipient=recipient, rules=rules, history=history, now=now)
         if decision.action != gate.SEND:
             held[message.pk] = decision
     if held:
@@ -194,20 +191,27 @@ def recheck_before_call(token: str, messages: list[Message], checks: dict, now: 
     return set(held)
 
 
+def _recipient(phone: str, sms_status: str = "", timezone: str = "", region: str = "", country: str = "") -> gate.Recipient:
+    """The gate's view of a recipient (profiles.RECIPIENT_FIELDS, in order); no profile: never subscribed."""
+    return gate.Recipient(phone=phone, sms_status=sms_status or "never", timezone=timezone or "", region=region or "",
+                          address_country=country or "")
+
+
 def _hold(token: str, decisions: dict[int, gate.Decision], now: dt.datetime, status: str, give_back_attempt: bool = False) -> None:
     """Suppress or defer leased messages as their decisions say: one UPDATE per kind of
     decision, not per message, and only while the lease is ours."""
     stopped = defaultdict(list)
     for pk, decision in decisions.items():
-        stopped[(decision.action, decision.reason[:255], decision.until)].append(pk)
+        stopped[(decision.action, decision.reason[:255], decision.until, decision.rule[:96])].append(pk)
     released = dict(lease_owner="", lease_expires_at=None)
-    for (action, reason, until), ids in stopped.items():
+    for (action, reason, until, rule), ids in stopped.items():
         mine = Message.objects.filter(pk__in=ids, lease_owner=token, status=status)
         if action == gate.SUPPRESS:
-            mine.update(status=Status.SUPPRESSED, status_reason=reason, status_at=now, **released)
+            mine.update(status=Status.SUPPRESSED, status_reason=reason, hold_rule=rule, status_at=now, **released)
         else:  # deferred: queued again for its allowed moment; the provider was never called
             attempts = F("attempts") - 1 if give_back_attempt else F("attempts")
-            mine.update(status=Status.QUEUED, send_after=until, status_reason=reason, attempts=attempts, **released)
+            mine.update(status=Status.QUEUED, send_after=until, status_reason=reason, hold_rule=rule, attempts=attempts,
+                        **released)
 
 
 def apply_gate(token: str, messages: list[Message], decisions: dict[int, gate.Decision], now: dt.datetime) -> list[Message]:
@@ -221,7 +225,7 @@ def apply_gate(token: str, messages: list[Message], decisions: dict[int, gate.De
             ids = [m.pk for m in to_send]
             # The lease starts again here: it must cover the pacing and the provider calls.
             updated = Message.objects.filter(pk__in=ids, lease_owner=token, status=Status.QUEUED).update(
-                status=Status.SENDING, status_at=now, status_reason="", attempts=F("attempts") + 1,
+                status=Status.SENDING, status_at=now, status_reason="", hold_rule="", attempts=F("attempts") + 1,
                 lease_expires_at=timezone.now() + dt.timedelta(seconds=LEASE_SECONDS))
             if updated != len(ids):  # lost the lease in between: send only what is still ours
                 still = set(Message.objects.filter(pk__in=ids, lease_owner=token, status=Status.SENDING).values_list("pk", flat=True))

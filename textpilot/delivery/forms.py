@@ -154,8 +154,18 @@ def _humanize(name: str) -> str:
 
 
 class ComplianceForm(DashboardForm):
-    quiet_hours_start = forms.TimeField(label="Quiet hours start", required=False, help_text="Marketing stops at this local time (recipient's time zone)")
-    quiet_hours_end = forms.TimeField(label="Quiet hours end", required=False, help_text="Marketing may start again at this local time")
+    """The store's compliance settings. The sending window is asked for as a sentence, start
+    then end; the model keeps it as quiet hours (`quiet_hours_end` = window start,
+    `quiet_hours_start` = window end). An end that is not after the start is refused unless
+    "Overnight window" is ticked, and the view asks to confirm an overnight window once."""
+
+    window_start = forms.TimeField(label="Start of the sending window", required=False)
+    window_end = forms.TimeField(label="End of the sending window", required=False)
+    overnight_window = forms.BooleanField(
+        label="Overnight window", required=False,
+        help_text="Tick to run the window past midnight: from the start in the evening to the end the next morning "
+                  "(equal times: every hour)")
+    confirm_overnight = forms.BooleanField(required=False, widget=forms.HiddenInput)
     smart_sending_hours = forms.IntegerField(label="Smart sending (hours)", required=False,
                                              help_text="Skip a marketing text if the customer got one this recently; 0 turns it off (0–168)")
     allowed_countries = forms.CharField(label="Allowed countries", max_length=400, required=False,
@@ -166,17 +176,19 @@ class ComplianceForm(DashboardForm):
     start_reply = forms.CharField(label="Reply to START", required=False, max_length=640, widget=forms.Textarea(attrs={"rows": 2}))
     help_reply = forms.CharField(label="Reply to HELP", required=False, max_length=640, widget=forms.Textarea(attrs={"rows": 2}))
 
+    WINDOW = ("window_start", "window_end")
     SECTIONS = (
-        ("Sending windows", ("quiet_hours_start", "quiet_hours_end", "smart_sending_hours")),
+        ("Sending windows", ("overnight_window", "smart_sending_hours")),
         ("Fraud and spend", ("allowed_countries", "daily_spend_cap")),
         ("Keyword replies", ("stop_reply", "start_reply", "help_reply")),
     )
-    REQUIRED = ("quiet_hours_start", "quiet_hours_end", "smart_sending_hours")
+    REQUIRED = ("window_start", "window_end", "smart_sending_hours")
 
     def __init__(self, *args, defaults: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("quiet_hours_start", "quiet_hours_end"):
-            self.fields[name].widget = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+        for name in self.WINDOW:
+            self.fields[name].widget = forms.TimeInput(attrs={"type": "time", "aria-label": self.fields[name].label},
+                                                       format="%H:%M")
         self.fields["smart_sending_hours"].widget.attrs.update(min=0, max=168)
         self.fields["daily_spend_cap"].widget.attrs.update(min=0, step="0.01")
         for what, text in (defaults or {}).items():
@@ -185,8 +197,9 @@ class ComplianceForm(DashboardForm):
 
     @classmethod
     def initial_from(cls, settings) -> dict:
-        initial = {name: getattr(settings, name) for name in cls.base_fields}
-        initial["allowed_countries"] = ", ".join(settings.allowed_countries or [])
+        initial = {name: getattr(settings, name) for name in cls.base_fields if hasattr(settings, name)}
+        initial.update(window_start=settings.quiet_hours_end, window_end=settings.quiet_hours_start,
+                       allowed_countries=", ".join(settings.allowed_countries or []))
         return initial
 
     def clean(self):
@@ -194,12 +207,46 @@ class ComplianceForm(DashboardForm):
         for name in self.REQUIRED:
             if name not in self.errors and data.get(name) is None:
                 self.add_error(name, f"{self.fields[name].label.lower()} is required")
+        start, end = data.get("window_start"), data.get("window_end")
+        if start is not None and end is not None and not data.get("overnight_window"):
+            if end == start:
+                self.add_error("window_end", f"“End” and “Start” are both {start:%H:%M}: that leaves no time to send. "
+                                             "Choose an end after the start, or tick “Overnight window” to allow every hour.")
+            elif end < start:
+                self.add_error("window_end", f"“End” ({end:%H:%M}) is before “Start” ({start:%H:%M}), so marketing would go "
+                                             "out overnight. Choose an end after the start, or tick “Overnight window” if "
+                                             "that is what you mean.")
         return data
+
+    def mark_invalid(self) -> None:
+        super().mark_invalid()
+        if "window_end" in self.errors and "window_start" not in self.errors:  # the message names both
+            self.fields["window_start"].widget.attrs.update({"aria-invalid": "true", "aria-describedby": "window-error"})
+        for name in self.WINDOW:
+            if name in self.errors:
+                self.fields[name].widget.attrs["aria-describedby"] = "window-error"
+
+    def window(self) -> tuple:
+        """(start, end, overnight) as entered (valid form) or as initially shown."""
+        if self.is_bound and self.is_valid():
+            data = self.cleaned_data
+            return data["window_start"], data["window_end"], bool(data.get("overnight_window"))
+        return self.initial.get("window_start"), self.initial.get("window_end"), bool(self.initial.get("overnight_window"))
+
+    def runs_past_midnight(self) -> bool:
+        start, end, overnight = self.window()
+        return bool(overnight and start is not None and end is not None and end <= start)
 
     def settings_values(self) -> dict:
         data = dict(self.cleaned_data)
         data["allowed_countries"] = [c.strip() for c in data["allowed_countries"].split(",") if c.strip()]
+        data["quiet_hours_end"], data["quiet_hours_start"] = data.pop("window_start"), data.pop("window_end")
+        data["overnight_window"] = bool(data.get("overnight_window"))
+        data.pop("confirm_overnight", None)
         return data
+
+    def window_errors(self) -> list[str]:
+        return [error for name in self.WINDOW for error in self.errors.get(name, [])]
 
     def sections(self):
         return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]

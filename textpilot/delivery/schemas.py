@@ -5,6 +5,7 @@ from typing import Any, Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from textpilot.delivery import sendability
 from textpilot.messaging.encoding import MAX_BODY_CHARACTERS
 
 
@@ -22,6 +23,11 @@ class SendIn(Schema):
     send_after: datetime | None = Field(None, description="schedule for later (UTC unless the value has an offset)")
 
 
+class LocalTimeOut(Schema):
+    timezone: str = Field(..., description="IANA zone the recipient may be in")
+    local: datetime = Field(..., description="the same moment as local time in that zone (with its offset)")
+
+
 class MessageOut(Schema):
     id: int
     direction: str
@@ -34,7 +40,14 @@ class MessageOut(Schema):
     profile_id: int | None
     sender_id: int | None
     status: str
-    status_reason: str
+    status_reason: str = Field(..., description="in words, e.g. for a held text: "
+                                                "\"held until 08:00 America/Chicago (quiet hours, Texas SB 140)\"")
+    hold_rule: str = Field(..., description="what suppressed or holds the text: opted_out, no_consent, country, spend_cap, "
+                                            "smart_sending, cap_24h:<rule>, quiet_hours:<rule> (e.g. US-TX@2025-09-01) or "
+                                            "quiet_hours:store; empty otherwise")
+    held_until: datetime | None = Field(None, description="a queued text held by the gate: when it may go (UTC)")
+    held_until_local: list[LocalTimeOut] = Field(default_factory=list,
+                                                 description="held_until in each zone the recipient may be in")
     error_code: str
     encoding: str
     segments: int
@@ -47,6 +60,30 @@ class MessageOut(Schema):
     status_at: datetime
     sent_at: datetime | None
     delivered_at: datetime | None
+
+
+    @staticmethod
+    def resolve_held_until(message):
+        return sendability.held_until(message)
+
+    @staticmethod
+    def resolve_held_until_local(message, context):
+        request = (context or {}).get("request")
+        store = getattr(request, "store", None) or message.store
+        return [{"timezone": t.timezone, "local": t.local} for t in sendability.held_until_local(store, message)]
+
+
+class SendabilityOut(Schema):
+    profile_id: int
+    sendable: bool = Field(..., description="a marketing text to this person would leave now")
+    action: Literal["send", "defer", "suppress"]
+    rule: str = Field(..., description="what stops it (empty when sendable), as in a message's hold_rule")
+    reason: str = Field(..., description="why, in words")
+    checked_at: datetime
+    at: datetime | None = Field(..., description="when it could go (UTC): now, the end of the hold, or null when the "
+                                                  "text would be suppressed")
+    local_times: list[LocalTimeOut] = Field(..., description="`at` in every zone the person may be in")
+    jurisdictions: list[str] = Field(..., description="places whose sending rules apply, e.g. US-TX")
 
 
 class MessageFilter(Schema):

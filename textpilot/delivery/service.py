@@ -71,6 +71,8 @@ def update_compliance_settings(store: Store, **fields) -> ComplianceSettings:
             value = (value or "").strip() if isinstance(value, str) or value is None else value
             if not isinstance(value, str) or len(value) > MAX_REPLY_CHARACTERS:
                 raise FieldError(f"{name} must be a text of at most {MAX_REPLY_CHARACTERS} characters (empty: the default)", field=name)
+        if name == "overnight_window" and not isinstance(value, bool):
+            raise FieldError("overnight_window must be true or false", field=name)
         if name == "smart_sending_hours" and not (isinstance(value, int) and 0 <= value <= 168):
             raise FieldError("smart_sending_hours must be a whole number of hours from 0 to 168", field=name)
         if name == "daily_spend_cap" and value is not None:
@@ -81,6 +83,14 @@ def update_compliance_settings(store: Store, **fields) -> ComplianceSettings:
             if value < 0:
                 raise FieldError("daily_spend_cap cannot be negative", field=name)
         setattr(settings, name, value)
+    if fields.keys() & {"quiet_hours_start", "quiet_hours_end", "overnight_window"}:
+        # The window is quiet_hours_end → quiet_hours_start; one that doesn't end after it
+        # starts runs past midnight, which must be asked for.
+        opens, closes = settings.quiet_hours_end, settings.quiet_hours_start
+        if closes <= opens and not settings.overnight_window:
+            raise FieldError(f"the sending window must end after it starts: quiet_hours_start (its end, {closes:%H:%M}) is "
+                             f"not after quiet_hours_end (its start, {opens:%H:%M}); set overnight_window to run it past "
+                             "midnight", field="quiet_hours_start")
     settings.save()
     return settings
 

@@ -141,11 +141,15 @@ def live_profiles(store: Store) -> QuerySet[Profile]:
     return Profile.objects.filter(store=store, merged_into__isnull=True)
 
 
-def sms_states(profile_ids) -> dict[int, tuple[str, str]]:
-    """{profile id: (sms_status, timezone)} as committed now: the dispatcher's last look
+# What the delivery gate reads of a recipient: consent, and where they may be (law and clock).
+RECIPIENT_FIELDS = ("sms_status", "timezone", "region", "country")
+
+
+def sms_states(profile_ids) -> dict[int, tuple[str, ...]]:
+    """{profile id: RECIPIENT_FIELDS values} as committed now: the dispatcher's last look
     before a provider call (ids come from the dispatcher's own leased messages)."""
-    return {pk: (status, zone) for pk, status, zone in
-            Profile.objects.filter(pk__in=list(profile_ids)).values_list("pk", "sms_status", "timezone")}
+    return {pk: tuple(values) for pk, *values in
+            Profile.objects.filter(pk__in=list(profile_ids)).values_list("pk", *RECIPIENT_FIELDS)}
 
 
 def get_profile(store: Store, profile_id: int) -> Profile:

@@ -4,7 +4,7 @@ from django.http import Http404
 from django.views.decorators.http import require_GET
 
 from textpilot.common.errors import NotFound
-from textpilot.delivery import queries, service
+from textpilot.delivery import queries, sendability, service
 from textpilot.delivery.forms import MessageFilterForm
 from textpilot.delivery.models import Status
 from textpilot.delivery.views.common import is_htmx_partial
@@ -45,4 +45,7 @@ def message_detail(request, message_id: int):
     except NotFound:
         raise Http404("no such message in this store") from None
     timeline, attempts = queries.message_history(request.store, message)
-    return page(request, "delivery/message_detail.html", NAV, message=message, timeline=timeline, attempts=attempts)
+    # A queued text the gate held back says until when (in the recipient's zones) and by which rule.
+    held_until = sendability.held_until(message)
+    return page(request, "delivery/message_detail.html", NAV, message=message, timeline=timeline, attempts=attempts,
+                held_until=held_until, held_local=sendability.held_until_local(request.store, message))
