@@ -283,7 +283,7 @@ def test_a_stop_after_the_claim_holds_the_text_at_the_provider_call(store, sim_s
     assert held == {to_ann.pk}
     to_ann.refresh_from_db(), to_bob.refresh_from_db()
     assert (to_ann.status, to_ann.lease_owner) == (Status.SUPPRESSED, "")
-    assert to_ann.status_reason.startswith("opted_out")
+    assert (to_ann.hold_rule, to_ann.status_reason) == ("opted_out", "not sent: the recipient opted out")
     assert to_bob.status == Status.SENDING  # still ours to send
 
 

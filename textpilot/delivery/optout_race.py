@@ -95,12 +95,12 @@ def measure(conn, vendor: str) -> dict:
             if lag > LAG_LIMIT_S]
     after_confirmation = [(pid, mid) for pid, at, mid in marketing if pid in confirmations and at > min(confirmations[pid])]
     confirmation_lags = sorted((min(times) - stops[pid]).total_seconds() for pid, times in confirmations.items() if pid in stops)
-    statuses = rows("SELECT profile_id, status, status_reason, attempts FROM delivery_message WHERE kind = 'marketing'")
+    statuses = rows("SELECT profile_id, status, hold_rule, attempts FROM delivery_message WHERE kind = 'marketing'")
     sent_ids = {mid for _, _, mid in marketing}
     handed_counts: dict[int, int] = {}
     for _, _, mid in marketing:
         handed_counts[mid] = handed_counts.get(mid, 0) + 1
-    by_profile = {pid: (status, reason, attempts) for pid, status, reason, attempts in statuses}
+    by_profile = {pid: (status, rule, attempts) for pid, status, rule, attempts in statuses}
     sent_profiles = {pid for pid, _, _ in marketing}
     return {
         "stops": sorted(stops),
@@ -122,7 +122,7 @@ def measure(conn, vendor: str) -> dict:
         "unstopped_not_sent": sum(1 for pid in by_profile if pid not in stops and pid not in sent_profiles),
         "stopped_neither_sent_nor_suppressed": sum(
             1 for pid in stops if pid not in sent_profiles and not (by_profile.get(pid, ("",))[0] == "suppressed"
-                                                                    and by_profile[pid][1].startswith("opted_out"))),
+                                                                    and by_profile[pid][1] == "opted_out")),
     }
 
 
