@@ -167,6 +167,15 @@ def test_sms_status_is_the_newest_consent_event(demo):
             assert event.phone == profile.phone and event.occurred_at >= profile.created_at
         statuses.add(profile.sms_status)
     assert {"subscribed", "unsubscribed", "never"} <= statuses
+    # The seeded status is what the consent precedence rule makes of each trail.
+    from textpilot.profiles import consent
+
+    trails = {}
+    for event in ConsentEvent.objects.filter(store=demo, channel="sms").order_by("recorded_at", "id"):
+        trails.setdefault(event.profile_id, []).append(consent.change_of(event))
+    for profile in Profile.objects.filter(store=demo, pk__in=list(trails)):
+        assert consent.state_of(profile) == consent.fold(trails[profile.pk]), profile.pk
+    assert Profile.objects.filter(store=demo, sms_opted_out_at__isnull=False, sms_status="unsubscribed").exists()
     subscribed = Profile.objects.filter(store=demo, sms_status="subscribed").count()
     assert subscribed > SIZES["profiles"] / 2
     for event in ConsentEvent.objects.filter(store=demo):
@@ -176,7 +185,10 @@ def test_sms_status_is_the_newest_consent_event(demo):
         if event.source == "keyword":
             assert event.keyword
         if event.status == "unsubscribed":
-            assert event.source == "inbound_stop" and event.keyword
+            assert event.source in ("inbound_keyword", "inbound_reply", "staff") and event.basis == "observed"
+            assert event.keyword or event.source == "staff"
+        if event.source in ("popup", "checkout") and event.ip_address and event.user_agent:
+            assert event.basis == "evidenced"
         if event.source in ("popup", "checkout"):
             assert event.ip_address and event.user_agent
 
@@ -225,9 +237,10 @@ def test_orders_checkouts_and_events_are_consistent(demo):
 
 
 def test_same_seed_gives_the_same_data_and_another_seed_does_not(db):
-    seed(slug="first", seed=7)
-    seed(slug="second", seed=7)
-    seed(slug="third", seed=8)
+    # The sample inbox texts happen at the real current time: only the generated data repeats.
+    seed("--no-conversations", slug="first", seed=7)
+    seed("--no-conversations", slug="second", seed=7)
+    seed("--no-conversations", slug="third", seed=8)
     first, second, third = (snapshot(Store.objects.get(slug=slug)) for slug in ("first", "second", "third"))
     assert first == second
     assert first["profiles"] != third["profiles"] and first["events"] != third["events"]
@@ -376,9 +389,9 @@ def test_columns_the_generator_does_not_write_get_what_the_orm_would_write(store
     skipped = {"first_name", "gender", "properties", "orders_count", "total_spent", "sms_status", "updated_at"}
     fields = [name for name in PROFILE_FIELDS if name not in skipped]
     values = {"id": None, "store_id": store.pk, "phone": "+14155552671", "email": None, "external_id": "x-1",
-              "last_name": "Lee", "language": "en", "country": "US", "city": "Boston", "latitude": None,
+              "last_name": "Lee", "language": "en", "country": "US", "region": "MA", "city": "Boston", "latitude": None,
               "longitude": None, "timezone": "America/New_York", "source": "api", "created_at": "2025-01-02 03:04:05",
-              "sms_status_at": None, "average_order_value": "0.00", "first_order_at": None, "last_order_at": None}
+              "sms_status_at": None, "sms_opted_out_at": None, "average_order_value": "0.00", "first_order_at": None, "last_order_at": None}
     fields.remove("id")
     if connection.vendor == "postgresql":
         values["created_at"] += "+00"
@@ -398,3 +411,19 @@ def test_postgresql_reset_refuses_to_orphan_rows_of_another_store(demo, other_st
     with pytest.raises(RuntimeError, match="missing"):
         seed("--reset")
     assert Profile.objects.filter(store=demo).count() == SIZES["profiles"]
+
+
+def test_demo_inbox_shows_an_opt_out_in_words_a_flagged_reply_and_a_staff_unsubscribe(db):
+    from textpilot.delivery.models import Message, Origin
+
+    seed("--user", "owner@example.com", "--password", "demo-pass-1")
+    demo = Store.objects.get(slug="demo")
+    inbound = {m.body: m for m in Message.objects.filter(store=demo, direction="inbound")}
+    assert set(inbound) == {"please stop texting me", "who is this?", "Do you still have the 2-person tent in green?",
+                            "ALTO por favor"}
+    assert inbound["who is this?"].review_flag == "possible_opt_out"
+    stopped = {inbound[body].profile_id for body in ("please stop texting me", "ALTO por favor")}
+    assert set(Profile.objects.filter(pk__in=stopped).values_list("sms_status", flat=True)) == {"unsubscribed"}
+    assert Message.objects.filter(store=demo, origin=Origin.KEYWORD_REPLY, profile_id__in=stopped).count() == 2
+    staff = ConsentEvent.objects.get(store=demo, source="staff")
+    assert staff.status == "unsubscribed" and "support ticket" in staff.consent_text

@@ -24,6 +24,7 @@ class City:
     timezone: str
     utc_offset: int  # standard-time hours; only used to put activity in local daytime
     area_code: str = ""  # NANP cities: numbers get the city's area code
+    region: str = ""  # state or province code: the address state the gate's state rules read
 
 
 @dataclass(frozen=True)
@@ -92,22 +93,22 @@ _EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
 
 COUNTRIES: tuple[Country, ...] = (
     Country("US", 0.45, (("en", 0.9), ("es", 0.1)), (
-        City("New York", 40.7128, -74.0060, "America/New_York", -5, "212"),
-        City("Los Angeles", 34.0522, -118.2437, "America/Los_Angeles", -8, "213"),
-        City("Chicago", 41.8781, -87.6298, "America/Chicago", -6, "312"),
-        City("Denver", 39.7392, -104.9903, "America/Denver", -7, "303"),
-        City("Seattle", 47.6062, -122.3321, "America/Los_Angeles", -8, "206"),
-        City("Austin", 30.2672, -97.7431, "America/Chicago", -6, "512"),
-        City("Boston", 42.3601, -71.0589, "America/New_York", -5, "617"),
-        City("Phoenix", 33.4484, -112.0740, "America/Phoenix", -7, "602"),
-        City("Miami", 25.7617, -80.1918, "America/New_York", -5, "305"),
-        City("Portland", 45.5152, -122.6784, "America/Los_Angeles", -8, "503"),
+        City("New York", 40.7128, -74.0060, "America/New_York", -5, "212", "NY"),
+        City("Los Angeles", 34.0522, -118.2437, "America/Los_Angeles", -8, "213", "CA"),
+        City("Chicago", 41.8781, -87.6298, "America/Chicago", -6, "312", "IL"),
+        City("Denver", 39.7392, -104.9903, "America/Denver", -7, "303", "CO"),
+        City("Seattle", 47.6062, -122.3321, "America/Los_Angeles", -8, "206", "WA"),
+        City("Austin", 30.2672, -97.7431, "America/Chicago", -6, "512", "TX"),
+        City("Boston", 42.3601, -71.0589, "America/New_York", -5, "617", "MA"),
+        City("Phoenix", 33.4484, -112.0740, "America/Phoenix", -7, "602", "AZ"),
+        City("Miami", 25.7617, -80.1918, "America/New_York", -5, "305", "FL"),
+        City("Portland", 45.5152, -122.6784, "America/Los_Angeles", -8, "503", "OR"),
     ), _US_CARRIERS, _EXAMPLE_DOMAINS),
     Country("CA", 0.10, (("en", 0.75), ("fr", 0.25)), (
-        City("Toronto", 43.6532, -79.3832, "America/Toronto", -5, "416"),
-        City("Vancouver", 49.2827, -123.1207, "America/Vancouver", -8, "604"),
-        City("Montreal", 45.5019, -73.5674, "America/Toronto", -5, "514"),
-        City("Calgary", 51.0447, -114.0719, "America/Edmonton", -7, "403"),
+        City("Toronto", 43.6532, -79.3832, "America/Toronto", -5, "416", "ON"),
+        City("Vancouver", 49.2827, -123.1207, "America/Vancouver", -8, "604", "BC"),
+        City("Montreal", 45.5019, -73.5674, "America/Toronto", -5, "514", "QC"),
+        City("Calgary", 51.0447, -114.0719, "America/Edmonton", -7, "403", "AB"),
     ), (("Canada Post", "https://www.canadapost-postescanada.ca/track-reperage/en#/details/{n}"),), _EXAMPLE_DOMAINS),
     Country("GB", 0.12, (("en", 1.0),), (
         City("London", 51.5074, -0.1278, "Europe/London", 0),

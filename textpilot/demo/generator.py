@@ -30,12 +30,12 @@ from textpilot.demo import catalog
 
 PROFILE_FIELDS = (
     "id", "store_id", "phone", "email", "external_id", "first_name", "last_name", "gender", "language", "country",
-    "city", "latitude", "longitude", "timezone", "properties", "source", "created_at", "updated_at", "sms_status",
-    "sms_status_at", "orders_count", "total_spent", "average_order_value", "first_order_at", "last_order_at",
+    "region", "city", "latitude", "longitude", "timezone", "properties", "source", "created_at", "updated_at", "sms_status",
+    "sms_status_at", "sms_opted_out_at", "orders_count", "total_spent", "average_order_value", "first_order_at", "last_order_at",
 )
 CONSENT_FIELDS = (
     "store_id", "profile_id", "channel", "status", "phone", "source", "keyword", "ip_address", "user_agent",
-    "consent_text", "occurred_at", "recorded_at",
+    "consent_text", "occurred_at", "recorded_at", "basis",
 )
 ORDER_FIELDS = (
     "id", "store_id", "profile_id", "external_id", "order_number", "total", "currency", "payment_status",
@@ -325,7 +325,7 @@ class DemoGenerator:
             props["signup_channel"] = ("instagram", "tiktok", "facebook")[randrange(3)]
 
         # Consent evidence; the profile's current status is the newest event.
-        sms_status, sms_status_at = "never", None
+        sms_status, sms_status_at, opted_out_at = "never", None, None
         if has_phone and rand() < 0.86:
             t = created + randrange(5, 180)
             web = source in ("popup", "checkout", "social")
@@ -337,17 +337,23 @@ class DemoGenerator:
                 status = "pending"  # double opt-in never confirmed
             else:
                 status = "subscribed"
-            ch.consents.append((store_id, pid, "sms", status, phone, consent_source, keyword, ip, agent, self.consent_text[consent_source], ts(t), ts(t)))
+            # How textpilot knows (profiles/consent.py): a keyword texted in is observed, a web
+            # form with its IP and agent is evidence, an imported list is only reported.
+            basis = "observed" if source == "keyword" else "evidenced" if ip and agent else "reported"
+            ch.consents.append((store_id, pid, "sms", status, phone, consent_source, keyword, ip, agent,
+                                self.consent_text[consent_source], ts(t), ts(t), basis))
             sms_status, sms_status_at = status, t
             if status == "subscribed" and rand() < 0.12 and t + DAY < now - HOUR:
                 t = randrange(t + DAY, now - HOUR)
                 stop = catalog.STOP_WORDS[randrange(len(catalog.STOP_WORDS))]
-                ch.consents.append((store_id, pid, "sms", "unsubscribed", phone, "inbound_stop", stop, None, "", "", ts(t), ts(t)))
-                sms_status, sms_status_at = "unsubscribed", t
+                ch.consents.append((store_id, pid, "sms", "unsubscribed", phone, "inbound_keyword", stop, None, "", "", ts(t), ts(t),
+                                    "observed"))
+                sms_status, sms_status_at, opted_out_at = "unsubscribed", t, t
                 if rand() < 0.1 and t + DAY < now - HOUR:
                     t = randrange(t + DAY, now - HOUR)
-                    ch.consents.append((store_id, pid, "sms", "subscribed", phone, "keyword", "START", None, "", self.consent_text["keyword"], ts(t), ts(t)))
-                    sms_status, sms_status_at = "subscribed", t
+                    ch.consents.append((store_id, pid, "sms", "subscribed", phone, "inbound_keyword", "START", None, "",
+                                        self.consent_text["keyword"], ts(t), ts(t), "observed"))
+                    sms_status, sms_status_at, opted_out_at = "subscribed", t, None
         self.counts[sms_status] += 1
         subscribed = sms_status == "subscribed"
 
@@ -370,9 +376,10 @@ class DemoGenerator:
         updated = max(created, sms_status_at or created, orders[-1][0] if orders else created)
         ch.profiles.append((
             pid, store_id, phone, email, f"demo-{i + 1}", first[0], last[0], gender, language, country.code,
-            city.name, round(city.latitude + (rand() - 0.5) * 0.12, 5), round(city.longitude + (rand() - 0.5) * 0.12, 5),
+            city.region, city.name, round(city.latitude + (rand() - 0.5) * 0.12, 5), round(city.longitude + (rand() - 0.5) * 0.12, 5),
             city.timezone, json.dumps(props, ensure_ascii=False), source, ts(created), ts(updated), sms_status,
-            ts(sms_status_at) if sms_status_at is not None else None, count, money(spent),
+            ts(sms_status_at) if sms_status_at is not None else None,
+            ts(opted_out_at) if opted_out_at is not None else None, count, money(spent),
             money(average_cents(spent, count)) if count else "0.00",
             ts(first_at) if first_at is not None else None, ts(last_at) if last_at is not None else None,
         ))

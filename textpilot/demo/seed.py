@@ -21,6 +21,7 @@ from textpilot.commerce.service import recompute_all_rollups
 from textpilot.common.errors import Conflict
 from textpilot.delivery import service as delivery
 from textpilot.demo import catalog
+from textpilot.demo.conversations import seed_conversations
 from textpilot.demo.generator import (
     CHECKOUT_FIELDS, CONSENT_FIELDS, EVENT_FIELDS, LINE_FIELDS, ORDER_FIELDS, PROFILE_FIELDS, DemoGenerator, Plan,
     ProductRef, money,
@@ -49,6 +50,7 @@ class SeedResult:
     skipped: bool = False
     deleted: dict = field(default_factory=dict)
     rows: dict = field(default_factory=dict)
+    conversations: int = 0  # inbound texts written by demo.conversations
     write_seconds: dict = field(default_factory=dict)
     seconds: float = 0.0
     phases: dict = field(default_factory=dict)  # seconds: reset, load, finish (checks + ANALYZE), rollups
@@ -251,6 +253,7 @@ def seed_demo(
     now: datetime | None = None,
     chunk_size: int = 5000,
     out=None,
+    conversations: bool = True,
 ) -> SeedResult:
     started = time.perf_counter()
     say = out or (lambda message: None)
@@ -258,8 +261,9 @@ def seed_demo(
     result = SeedResult(store=store, created_store=created)
     if created:
         say(f"created store {store.slug!r} ({store.name})")
+    owner = None
     if user:
-        stores.ensure_user(user, password, store, Membership.Role.OWNER)
+        owner = stores.ensure_user(user, password, store, Membership.Role.OWNER)
         say(f"user {user} is owner of {store.slug!r}")
     ensure_demo_sender(store)
     if not reset and Profile.objects.filter(store=store).exists():
@@ -313,6 +317,8 @@ def seed_demo(
         lap("rollups")
         result.rollup_seconds = result.phases["rollups"]
     lap("commit")
+    # Outside the load transaction: these go through the services (and their hooks) like real texts.
+    result.conversations = seed_conversations(store, owner) if conversations else 0
     result.rows = {"products": len(products), **{label: writer.rows.get(label, 0) for label in TABLES}}
     result.write_seconds = dict(writer.seconds)
     result.consent = dict(generator.counts)

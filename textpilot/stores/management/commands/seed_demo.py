@@ -22,6 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="email of a dashboard user to make owner of the store")
         parser.add_argument("--password", help="password for --user")
         parser.add_argument("--now", help="anchor time (ISO 8601, UTC if naive); data spans the two years before it. Default: today 00:00 UTC")
+        parser.add_argument("--no-conversations", action="store_true",
+                            help="skip the sample inbox texts (they happen at the real current time, not at --now)")
         parser.add_argument("--chunk-size", type=int, default=5000, help="profiles generated and written per batch")
         parser.add_argument("--report-json", help="also write the row counts and timings to this file (bench/ uses it)")
 
@@ -52,6 +54,7 @@ class Command(BaseCommand):
             result = seed_demo(
                 opts["store"], profiles=profiles, orders=orders, events=events, seed=opts["seed"], reset=opts["reset"],
                 user=opts["user"], password=opts["password"], now=now, chunk_size=opts["chunk_size"],
+                conversations=not opts["no_conversations"],
                 out=self.stdout.write if verbose else None,
             )
         except DomainError as exc:
