@@ -205,25 +205,14 @@ def run(quick: bool = False, **_) -> dict:
     started = time.perf_counter()
     machine = harness.machine_info()
     work = Path(tempfile.mkdtemp(prefix="tp-bench-dispatch-"))
-    runs, notes = [], []
+
+    def measure_one(label, url):
+        metrics, notes = measure(label, url, work, sizes)
+        print(f"{label}: {metrics[0]['value']:,.0f} messages/s (floor {metrics[0]['baseline']:,.0f})", flush=True)
+        return metrics, notes
+
     try:
-        targets = [("sqlite", None)]
-        if harness.pg_available():
-            targets.append(("postgresql", f"tp_bench_dispatch_{os.getpid()}"))
-        else:
-            notes.append("PostgreSQL was not reachable (TEXTPILOT_BENCH_PG_URL); only SQLite was measured.")
-        for label, pg_db in targets:
-            url = harness.create_pg_database(pg_db) if pg_db else None
-            try:
-                metrics, run_notes = measure(label, url, work, sizes)
-                database = ({"vendor": "postgresql", "version": harness.postgres_version(url)} if url
-                            else {"vendor": "sqlite", "version": harness.sqlite_version()})
-            finally:
-                if pg_db:
-                    harness.drop_pg_database(pg_db)
-            runs.append({"label": f"{'PostgreSQL' if url else 'SQLite (WAL)'}, one `textpilot dispatch` process",
-                         "database": database, "metrics": metrics, "notes": run_notes})
-            print(f"{label}: {metrics[0]['value']:,.0f} messages/s (floor {metrics[0]['baseline']:,.0f})", flush=True)
+        runs, notes = harness.for_each_database("tp_bench_dispatch", measure_one, "one `textpilot dispatch` process")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {

@@ -212,6 +212,30 @@ def pg_available() -> bool:
         return False
 
 
+def for_each_database(prefix: str, measure, what: str) -> tuple[list, list]:
+    """Run `measure(label, url)` -> (metrics, notes) on SQLite, then on a scratch PostgreSQL
+    database when one is reachable; returns (runs, notes) in the result-file shape. `what`
+    ends each run's label ("one `textpilot dispatch` process")."""
+    runs, notes = [], []
+    targets = [("sqlite", None)]
+    if pg_available():
+        targets.append(("postgresql", f"{prefix}_{os.getpid()}"))
+    else:
+        notes.append("PostgreSQL was not reachable (TEXTPILOT_BENCH_PG_URL); only SQLite was measured.")
+    for label, pg_db in targets:
+        url = create_pg_database(pg_db) if pg_db else None
+        try:
+            metrics, run_notes = measure(label, url)
+            database = ({"vendor": "postgresql", "version": postgres_version(url)} if url
+                        else {"vendor": "sqlite", "version": sqlite_version()})
+        finally:
+            if pg_db:
+                drop_pg_database(pg_db)
+        runs.append({"label": f"{'PostgreSQL' if url else 'SQLite (WAL)'}, {what}", "database": database,
+                     "metrics": metrics, "notes": run_notes})
+    return runs, notes
+
+
 def textpilot_env(database_url: str | None, data_dir: Path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["TEXTPILOT_DATA_DIR"] = str(data_dir)

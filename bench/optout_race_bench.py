@@ -94,27 +94,16 @@ def run(quick: bool = False, **_) -> dict:
     started = time.perf_counter()
     machine = harness.machine_info()
     work = Path(tempfile.mkdtemp(prefix="tp-bench-optout-"))
-    runs, notes = [], []
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "textpilot.settings")
+
+    def measure_one(label, url):
+        metrics, notes = measure(label, url, work, sizes)
+        print(f"{label}: {metrics[1]['value']} late, worst lag {metrics[2]['value']:.0f} ms, "
+              f"confirmation p95 {metrics[5]['value']:.0f} ms, held at last look {metrics[7]['value']}", flush=True)
+        return metrics, notes
+
     try:
-        targets = [("sqlite", None)]
-        if harness.pg_available():
-            targets.append(("postgresql", f"tp_bench_optout_{os.getpid()}"))
-        else:
-            notes.append("PostgreSQL was not reachable (TEXTPILOT_BENCH_PG_URL); only SQLite was measured.")
-        for label, pg_db in targets:
-            url = harness.create_pg_database(pg_db) if pg_db else None
-            try:
-                metrics, run_notes = measure(label, url, work, sizes)
-                database = ({"vendor": "postgresql", "version": harness.postgres_version(url)} if url
-                            else {"vendor": "sqlite", "version": harness.sqlite_version()})
-            finally:
-                if pg_db:
-                    harness.drop_pg_database(pg_db)
-            runs.append({"label": f"{'PostgreSQL' if url else 'SQLite (WAL)'}, one `textpilot dispatch` process",
-                         "database": database, "metrics": metrics, "notes": run_notes})
-            print(f"{label}: {metrics[1]['value']} late, worst lag {metrics[2]['value']:.0f} ms, "
-                  f"confirmation p95 {metrics[5]['value']:.0f} ms, held at last look {metrics[7]['value']}", flush=True)
+        runs, notes = harness.for_each_database("tp_bench_optout", measure_one, "one `textpilot dispatch` process")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {

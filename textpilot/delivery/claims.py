@@ -130,7 +130,7 @@ def gate_batch(messages: list[Message], now: dt.datetime, checks: dict | None = 
         spend_today = _spend_today(store, rules, now) if rules.daily_spend_cap is not None else Decimal("0")
         for message in store_messages:
             profile = message.profile
-            recipient = _recipient(message.to_phone, *(getattr(profile, name, "") for name in profiles.RECIPIENT_FIELDS))
+            recipient = recipient_of(message.to_phone, profile)
             history = gate.History(
                 last_marketing_at=last_marketing.get(message.profile_id), marketing_last_24h=count_24h.get(message.profile_id, 0),
                 store_spend_today=spend_today,
@@ -180,7 +180,7 @@ def recheck_before_call(token: str, messages: list[Message], checks: dict, now: 
     held: dict[int, gate.Decision] = {}
     for message in messages:
         rules, history = checks[message.pk]
-        recipient = _recipient(message.to_phone, *fresh.get(message.profile_id, ()))
+        recipient = recipient_of(message.to_phone, fresh.get(message.profile_id))
         decision = gate.decide(kind=message.kind, origin=message.origin, cost=message.estimated_cost,
                                recipient=recipient, rules=rules, history=history, now=now)
         if decision.action != gate.SEND:
@@ -191,10 +191,11 @@ def recheck_before_call(token: str, messages: list[Message], checks: dict, now: 
     return set(held)
 
 
-def _recipient(phone: str, sms_status: str = "", timezone: str = "", region: str = "", country: str = "") -> gate.Recipient:
-    """The gate's view of a recipient (profiles.RECIPIENT_FIELDS, in order); no profile: never subscribed."""
-    return gate.Recipient(phone=phone, sms_status=sms_status or "never", timezone=timezone or "", region=region or "",
-                          address_country=country or "")
+def recipient_of(phone: str, profile) -> gate.Recipient:
+    """The gate's view of a recipient: the profile's profiles.RECIPIENT_FIELDS (a Profile or
+    the last look's fresh read); no profile means never subscribed."""
+    status, zone, region, country = (getattr(profile, name, "") or "" for name in profiles.RECIPIENT_FIELDS)
+    return gate.Recipient(phone=phone, sms_status=status or "never", timezone=zone, region=region, address_country=country)
 
 
 def _hold(token: str, decisions: dict[int, gate.Decision], now: dt.datetime, status: str, give_back_attempt: bool = False) -> None:

@@ -51,8 +51,7 @@ def _now() -> dt.datetime:
 
 
 def recipient_for(profile: Profile, phone: str | None = None) -> gate.Recipient:
-    return gate.Recipient(phone=phone or profile.phone or "", sms_status=profile.sms_status, timezone=profile.timezone or "",
-                          region=profile.region or "", address_country=profile.country or "")
+    return claims.recipient_of(phone or profile.phone or "", profile)
 
 
 def profile_sendability(store: Store, profile: Profile, now: dt.datetime | None = None) -> Sendability:

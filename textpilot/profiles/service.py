@@ -145,11 +145,10 @@ def live_profiles(store: Store) -> QuerySet[Profile]:
 RECIPIENT_FIELDS = ("sms_status", "timezone", "region", "country")
 
 
-def sms_states(profile_ids) -> dict[int, tuple[str, ...]]:
-    """{profile id: RECIPIENT_FIELDS values} as committed now: the dispatcher's last look
-    before a provider call (ids come from the dispatcher's own leased messages)."""
-    return {pk: tuple(values) for pk, *values in
-            Profile.objects.filter(pk__in=list(profile_ids)).values_list("pk", *RECIPIENT_FIELDS)}
+def sms_states(profile_ids) -> dict[int, Profile]:
+    """{profile id: profile with only RECIPIENT_FIELDS loaded} as committed now: the
+    dispatcher's last look before a provider call (ids from its own leased messages)."""
+    return {p.pk: p for p in Profile.objects.filter(pk__in=list(profile_ids)).only(*RECIPIENT_FIELDS)}
 
 
 def get_profile(store: Store, profile_id: int) -> Profile:

@@ -48,6 +48,7 @@ def test_upload_map_run_and_read_the_report(client, api, api_key, store, django_
     assert status["errors_sample"] == [
         {"row": 3, "column": "Phone Number", "reason": "'12345' is not a valid phone number for its country"}]
     assert status["rejected_csv_url"] == f"/api/v1/imports/{job_id}/rejected.csv"
+    assert (status["consent_skipped_rows"], status["consent_skipped_sample"]) == (0, [])  # no consent column here
     assert Profile.objects.get(store=store, phone="+14155552671").properties == {"shoe_size": "38"}
     assert [job["id"] for job in api.get("/api/v1/imports").json()] == [job_id]
 

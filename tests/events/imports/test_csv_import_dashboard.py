@@ -120,3 +120,15 @@ def test_pages_need_a_login(client, store, upload):
     job = upload(store, CONTENT)
     response = client.get(f"/imports/{job.pk}/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_report_lists_rows_whose_opt_in_was_skipped_after_a_stop(owner_client, store, sim_sender, import_csv):
+    from textpilot.delivery import inbound
+    from textpilot.profiles import service as profiles
+
+    ann = profiles.create_profile(store, phone="+14155552671")
+    inbound.receive_inbound(store, from_phone=ann.phone, to_phone=sim_sender.from_number, body="STOP", provider="sim")
+    job = import_csv(store, "Phone Number,SMS Consent\n(415) 555-2671,yes\n(415) 555-2672,yes\n12345,yes\n")
+    page = owner_client.get(f"/imports/{job.pk}/").content.decode()
+    assert "Consent not changed in 1 row" in page and "opted out on" in page and "by STOP" in page
+    assert "Rejected rows" in page and "not a valid phone number" in page  # the other table still renders
