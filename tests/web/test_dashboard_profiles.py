@@ -75,3 +75,13 @@ def test_profile_of_another_store_is_not_found(owner_client, shop, other_store):
     klaus = shop.customer(other_store, "+4915123456789", first_name="Klaus")
     assert owner_client.get(reverse("web:profile", args=[klaus.pk])).status_code == 404
     assert owner_client.get(reverse("web:profile", args=[999999])).status_code == 404
+
+
+def test_profile_page_says_whether_a_marketing_text_could_go_now(owner_client, shop, store, sim_sender):
+    from textpilot.delivery import inbound
+
+    ann = shop.customer(store, "+14155550101", first_name="Ann")
+    shop.subscribe(store, ann, source="popup", consent_text="Reply STOP to opt out.", ip_address="203.0.113.9")
+    inbound.receive_inbound(store, from_phone=ann.phone, to_phone=sim_sender.from_number, body="STOP", provider="sim")
+    html = owner_client.get(reverse("web:profile", args=[ann.pk])).content.decode()
+    assert "Marketing text now" in html and "not sent: the recipient opted out" in html

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from textpilot.analytics import service as analytics
 from textpilot.common.errors import NotFound
+from textpilot.delivery import sendability
 from textpilot.delivery import service as delivery_service
 from textpilot.events import service as events_service
 from textpilot.profiles import service as profiles_service
@@ -57,6 +58,7 @@ def _detail_page(request, profile, consent_form: StaffConsentForm | None = None,
         events=list(events_service.events_of(store, profile)[:DETAIL_EVENTS]),
         orders=list(analytics.orders_of_profile(store, profile, DETAIL_ORDERS)),
         messages_of_profile=list(delivery_service.conversation(store, profile).order_by("-created_at", "-id")[:DETAIL_MESSAGES]),
+        sendability=sendability.profile_sendability(store, profile) if profile.phone else None,
         can_erase=is_owner(request) and profile.erased_at is None,
         can_change_consent=request.store_role in staff_consent.ROLES and bool(profile.phone),
         consent_form=consent_form or StaffConsentForm.for_profile(profile),
