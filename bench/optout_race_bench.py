@@ -30,7 +30,7 @@ import harness  # noqa: E402
 
 NAME = "optout_race"
 TITLE = "Opt-out race: texts reaching the carrier after a STOP, under 100 texts/s with concurrent STOPs"
-SIZES = {"quick": {"messages": 600, "stops": 80, "interval": 0.03}, "default": {"messages": 2_000, "stops": 300, "interval": 0.05}}
+SIZES = {"quick": {"messages": 600, "stops": 80, "interval": 0.03}, "default": {"messages": 2_000, "stops": 300, "interval": 0.03}}
 RACE = [sys.executable, "-m", "textpilot.delivery.optout_race"]
 
 

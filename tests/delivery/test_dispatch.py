@@ -314,3 +314,25 @@ def test_dispatcher_never_hands_over_a_text_whose_recipient_stopped_meanwhile(st
     assert handed == {p.phone for p in people[:-4]}
     statuses = dict(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("profile_id", "status"))
     assert {statuses[p.pk] for p in late} == {Status.SUPPRESSED}
+
+
+def test_two_lanes_with_a_marketing_text_each_for_one_person_send_only_one(store, sim_sender):
+    """Smart sending across lanes: both texts passed the gate at their own claim (neither saw
+    the other yet); at the provider call the older one goes and the newer one is held."""
+    ann, = customers(store, 1)
+    flow_text = service.send_message(store, profile=ann, body="Acme: your cart misses you. Reply STOP to opt out", kind="marketing")
+    campaign_text = service.send_message(store, profile=ann, body="Acme: sale today. Reply STOP to opt out", kind="marketing")
+    lanes = []
+    for _ in range(2):  # two lanes claim one each before either is marked sending
+        token, claimed = claims.claim_due(sim_sender.pk, 1, "lane")
+        checks, now = {}, timezone.now()
+        lanes.append((token, claimed, claims.gate_batch(claimed, now, checks), checks, now))
+    assert all(decisions[claimed[0].pk].action == "send" for _, claimed, decisions, _, _ in lanes)
+    sending = [(token, claims.apply_gate(token, claimed, decisions, now), checks) for token, claimed, decisions, checks, now in lanes]
+    held = set()
+    for token, to_send, checks in reversed(sending):  # the newer one looks first: it still must not go
+        held |= claims.recheck_before_call(token, to_send, checks)
+    assert held == {campaign_text.pk}
+    campaign_text.refresh_from_db(), flow_text.refresh_from_db()
+    assert (campaign_text.status, campaign_text.hold_rule) == (Status.SUPPRESSED, "smart_sending")
+    assert flow_text.status == Status.SENDING

@@ -4,6 +4,7 @@ threads. Every write that ends a claim checks the lease is still ours, so a work
 lost its lease (it hung past the expiry) can't overwrite what another one recorded."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -14,7 +15,8 @@ from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, DateTimeField, F, Max, Q, Sum, Value, When
+from django.db.models import Case, CharField, DateTimeField, F, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from textpilot.common.bulk_insert import insert_rows
@@ -150,15 +152,41 @@ def gate_batch(messages: list[Message], now: dt.datetime, checks: dict | None = 
 
 
 def _marketing_history(store_id: int, profile_ids: list[int], now: dt.datetime) -> tuple[dict, dict]:
-    if not profile_ids:
-        return {}, {}
-    rows = (Message.objects.filter(store_id=store_id, profile_id__in=profile_ids, direction=Direction.OUTBOUND,
-                                   kind=Kind.MARKETING, status__in=_HANDED_OVER, sent_at__gte=now - dt.timedelta(hours=168))
-            .values("profile_id")
-            .annotate(last=Max("sent_at"), day=Count("id", filter=Q(sent_at__gte=now - dt.timedelta(hours=24)))))
-    last = {row["profile_id"]: row["last"] for row in rows}
-    day = {row["profile_id"]: row["day"] for row in rows}
+    """(last marketing text, marketing texts in 24 h) per profile, counting texts in flight too."""
+    last, day = {}, {}
+    for profile_id, texts in _recent_marketing(store_id, profile_ids, now).items():
+        last[profile_id] = max(at for _, _, at in texts)
+        day[profile_id] = sum(1 for _, _, at in texts if at >= now - dt.timedelta(hours=24))
     return last, day
+
+
+def _recent_marketing(store_id: int, profile_ids, now: dt.datetime) -> dict[int, list[tuple[int, str, dt.datetime]]]:
+    """Marketing texts handed over (or being handed over) to these profiles in the last week:
+    {profile id: [(message id, status, when)]}. A text still `sending` has no sent_at yet and
+    counts from when it was marked sending, so a lane pacing one out is seen by the others."""
+    found: dict[int, list] = defaultdict(list)
+    if not profile_ids:
+        return found
+    rows = (Message.objects.filter(store_id=store_id, profile_id__in=list(profile_ids), direction=Direction.OUTBOUND,
+                                   kind=Kind.MARKETING, status__in=_HANDED_OVER)
+            .annotate(at=Coalesce("sent_at", "status_at")).filter(at__gte=now - dt.timedelta(hours=168))
+            .values_list("profile_id", "id", "status", "at"))
+    for profile_id, pk, status, at in rows:
+        found[profile_id].append((pk, status, at))
+    return found
+
+
+def _history_at_call(message: Message, batch: gate.History, recent: dict, now: dt.datetime) -> gate.History:
+    """The batch's history of a marketing text, updated with what other lanes and dispatchers
+    handed over since. Two texts for one person in flight at once: only the older one counts
+    against the other, so exactly one of them goes."""
+    others = [at for pk, status, at in recent.get(message.profile_id, ())
+              if pk != message.pk and (status != Status.SENDING or pk < message.pk)]
+    if not others:
+        return batch
+    last = max(others) if batch.last_marketing_at is None else max(batch.last_marketing_at, *others)
+    day = max(batch.marketing_last_24h, sum(1 for at in others if at >= now - dt.timedelta(hours=24)))
+    return dataclasses.replace(batch, last_marketing_at=last, marketing_last_24h=day)
 
 
 def _spend_today(store, rules: gate.Rules, now: dt.datetime) -> Decimal:
@@ -171,15 +199,21 @@ def _spend_today(store, rules: gate.Rules, now: dt.datetime) -> Decimal:
 def recheck_before_call(token: str, messages: list[Message], checks: dict, now: dt.datetime | None = None) -> set[int]:
     """The gate once more, immediately before the provider call, with each recipient's
     consent as committed right now: a STOP that arrived while the batch waited for its turn
-    holds the text back. Rules and history are the batch's (`gate_batch(checks=…)`); only
-    the recipients are read again, one primary-key query. Held texts are suppressed or
-    deferred (their lease released); returns their ids."""
+    holds the text back, and so does a marketing text another lane or dispatcher handed the
+    same person meanwhile (smart sending, 24-hour caps). Rules are the batch's
+    (`gate_batch(checks=…)`); recipients are read again (one primary-key query) and, when the
+    call carries marketing, their recent marketing (one indexed query). Held texts are
+    suppressed or deferred (their lease released); returns their ids."""
     now = now or timezone.now()
     profile_ids = {m.profile_id for m in messages if m.profile_id}
     fresh = profiles.sms_states(profile_ids)
+    marketing = [m for m in messages if m.kind == Kind.MARKETING and m.profile_id]
+    recent = _recent_marketing(marketing[0].store_id, {m.profile_id for m in marketing}, now) if marketing else {}
     held: dict[int, gate.Decision] = {}
     for message in messages:
         rules, history = checks[message.pk]
+        if message.kind == Kind.MARKETING:
+            history = _history_at_call(message, history, recent, now)
         recipient = recipient_of(message.to_phone, fresh.get(message.profile_id))
         decision = gate.decide(kind=message.kind, origin=message.origin, cost=message.estimated_cost,
                                recipient=recipient, rules=rules, history=history, now=now)
