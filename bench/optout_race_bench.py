@@ -67,7 +67,7 @@ def measure(label: str, url: str | None, work: Path, sizes: dict) -> tuple[list,
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
         log.close()
-    report = optout_race.measure(conn, "postgresql" if url else "sqlite")
+    report = optout_race.measure(conn)
     conn.close()
     stops = len(json.loads(stopper.stdout.strip().splitlines()[-1]))
     metrics = [

@@ -41,7 +41,7 @@ def test_no_text_reaches_the_carrier_after_a_stop(database, tmp_path):
     finally:
         stop(dispatcher)
     stopped = {pid for pid, _ in json.loads(stopper.stdout.strip().splitlines()[-1])}
-    report = optout_race.measure(database.conn, database.vendor)
+    report = optout_race.measure(database.conn)
 
     assert len(stopped) >= STOPS * 3 // 4, f"the STOPs came too late to race anything: {len(stopped)}"
     assert set(report["stops"]) == stopped

@@ -74,8 +74,9 @@ def stop_while_sending(stops: int, interval: float, seed: int = 7) -> list[tuple
     return stopped
 
 
-def measure(conn, vendor: str) -> dict:
-    """What the carrier got, against when each STOP was recorded."""
+def measure(conn) -> dict:
+    """What the carrier got, against when each STOP was recorded (sqlite3 or psycopg: both
+    answer the same SQL)."""
     def rows(sql: str) -> list[tuple]:
         cursor = conn.cursor()
         cursor.execute(sql)
@@ -83,46 +84,43 @@ def measure(conn, vendor: str) -> dict:
 
     stops = {pid: _time(at) for pid, at in rows(
         "SELECT profile_id, recorded_at FROM profiles_consentevent WHERE status = 'unsubscribed' AND basis = 'observed'")}
-    handed = rows("SELECT m.profile_id, m.kind, m.origin, s.accepted_at, m.id FROM delivery_simdelivery s "
-                  "JOIN delivery_message m ON s.client_ref = CAST(m.id AS VARCHAR(64))")
-    marketing = [(pid, _time(at), mid) for pid, kind, origin, at, mid in handed if kind == "marketing"]
-    confirmations: dict[int, list[dt.datetime]] = {}
-    for pid, kind, origin, at, _ in handed:
-        if origin == "keyword_reply":
-            confirmations.setdefault(pid, []).append(_time(at))
-    lags = [(at - stops[pid]).total_seconds() for pid, at, _ in marketing if pid in stops]
-    late = [(pid, mid, round(lag, 3)) for (pid, at, mid), lag in zip([m for m in marketing if m[0] in stops], lags)
-            if lag > LAG_LIMIT_S]
-    after_confirmation = [(pid, mid) for pid, at, mid in marketing if pid in confirmations and at > min(confirmations[pid])]
-    confirmation_lags = sorted((min(times) - stops[pid]).total_seconds() for pid, times in confirmations.items() if pid in stops)
-    statuses = rows("SELECT profile_id, status, hold_rule, attempts FROM delivery_message WHERE kind = 'marketing'")
-    sent_ids = {mid for _, _, mid in marketing}
-    handed_counts: dict[int, int] = {}
+    marketing: list[tuple[int, dt.datetime, int]] = []  # (profile, handed over at, message) per carrier-log row
+    confirmations: dict[int, dt.datetime] = {}  # profile -> first keyword reply handed over
+    confirmation_counts: dict[int, int] = {}  # profile -> keyword replies handed over
+    for pid, kind, origin, at, mid in rows("SELECT m.profile_id, m.kind, m.origin, s.accepted_at, m.id FROM delivery_simdelivery s "
+                                           "JOIN delivery_message m ON s.client_ref = CAST(m.id AS VARCHAR(64))"):
+        at = _time(at)
+        if kind == "marketing":
+            marketing.append((pid, at, mid))
+        elif origin == "keyword_reply":
+            confirmations[pid] = min(at, confirmations.get(pid, at))
+            confirmation_counts[pid] = confirmation_counts.get(pid, 0) + 1
+    after_stop = [(pid, mid, (at - stops[pid]).total_seconds()) for pid, at, mid in marketing if pid in stops and at > stops[pid]]
+    confirmation_lags = sorted((at - stops[pid]).total_seconds() for pid, at in confirmations.items() if pid in stops)
+    final = {pid: (status, rule, attempts) for pid, status, rule, attempts in
+             rows("SELECT profile_id, status, hold_rule, attempts FROM delivery_message WHERE kind = 'marketing'")}
+    held = [pid for pid in stops if final.get(pid, ("",))[0] == "suppressed" and final[pid][1] == "opted_out"]
+    handed: dict[int, int] = {}
     for _, _, mid in marketing:
-        handed_counts[mid] = handed_counts.get(mid, 0) + 1
-    by_profile = {pid: (status, rule, attempts) for pid, status, rule, attempts in statuses}
-    sent_profiles = {pid for pid, _, _ in marketing}
+        handed[mid] = handed.get(mid, 0) + 1
+    sent_to = {pid for pid, _, _ in marketing}
     return {
         "stops": sorted(stops),
-        "marketing_handed_over": len(sent_ids),
-        "handed_over_twice": sum(1 for n in handed_counts.values() if n > 1),
-        "late_texts": late,
-        "after_stop_within_limit": sum(1 for lag in lags if 0 < lag <= LAG_LIMIT_S),
-        "worst_lag_after_stop_s": round(max([lag for lag in lags if lag > 0], default=0.0), 4),
-        "after_confirmation": after_confirmation,
-        "confirmations_per_stop": {pid: len(times) for pid, times in confirmations.items()},
+        "marketing_handed_over": len(handed),
+        "handed_over_twice": sum(1 for n in handed.values() if n > 1),
+        "late_texts": [(pid, mid, round(lag, 3)) for pid, mid, lag in after_stop if lag > LAG_LIMIT_S],
+        "after_stop_within_limit": sum(1 for _, _, lag in after_stop if lag <= LAG_LIMIT_S),
+        "worst_lag_after_stop_s": round(max((lag for _, _, lag in after_stop), default=0.0), 4),
+        "after_confirmation": [(pid, mid) for pid, at, mid in marketing if pid in confirmations and at > confirmations[pid]],
+        "confirmations_per_stop": {pid: confirmation_counts.get(pid, 0) for pid in stops},
         "confirmation_lag_p50_s": round(_pct(confirmation_lags, 50), 4),
         "confirmation_lag_p95_s": round(_pct(confirmation_lags, 95), 4),
         "confirmation_lag_max_s": round(max(confirmation_lags, default=0.0), 4),
-        # Suppressed after being marked `sending` (attempts counted): the last look held them.
-        "held_at_last_look": sum(1 for pid in stops if by_profile.get(pid, ("", "", 0))[0] == "suppressed"
-                                 and by_profile[pid][2] >= 1),
-        "suppressed_at_claim": sum(1 for pid in stops if by_profile.get(pid, ("", "", 0))[0] == "suppressed"
-                                   and by_profile[pid][2] == 0),
-        "unstopped_not_sent": sum(1 for pid in by_profile if pid not in stops and pid not in sent_profiles),
-        "stopped_neither_sent_nor_suppressed": sum(
-            1 for pid in stops if pid not in sent_profiles and not (by_profile.get(pid, ("",))[0] == "suppressed"
-                                                                    and by_profile[pid][1] == "opted_out")),
+        # Held after being marked `sending` (its attempt counted): the last look stopped it.
+        "held_at_last_look": sum(1 for pid in held if final[pid][2] >= 1),
+        "suppressed_at_claim": sum(1 for pid in held if final[pid][2] == 0),
+        "unstopped_not_sent": sum(1 for pid in final if pid not in stops and pid not in sent_to),
+        "stopped_neither_sent_nor_suppressed": sum(1 for pid in stops if pid not in sent_to and pid not in held),
     }
 
 
