@@ -57,8 +57,10 @@ def test_one_click_unsubscribe_from_the_inbox(owner_client, owner, flagged, subs
     event = _staff_events(subscribed).get()
     assert event.basis == "observed" and event.consent_text.startswith(f"Staff {owner.email}: Reply of ")
     assert f"(message #{flagged.pk})" in event.consent_text
+    flagged.refresh_from_db()
+    assert flagged.review_flag == "opted_out"  # handled: it leaves the filter
     after = owner_client.get(back).content.decode()
-    assert "Possible opt-out</span>" in after and "data-one-click-unsubscribe" not in after  # done: no button
+    assert "too many texts lol" not in after and "data-one-click-unsubscribe" not in after
 
 
 def test_conversation_shows_the_flag_one_click_and_the_form(owner_client, flagged, subscribed):
@@ -109,3 +111,29 @@ def staff_user(store):
     from textpilot.stores import service as stores_service
 
     return stores_service.ensure_user("staff@acme.test", "correct-horse-battery", store, "staff")
+
+
+def test_not_an_opt_out_closes_the_flag_and_leaves_consent_alone(owner_client, flagged, subscribed):
+    back = reverse("delivery:inbox") + "?filter=possible_opt_out"
+    html = owner_client.get(back).content.decode()
+    assert f'data-not-opt-out="{flagged.pk}"' in html
+    response = owner_client.post(reverse("delivery:reply_not_opt_out", args=[flagged.pk]), {"next": back})
+    assert response.status_code == 302 and response["Location"] == back
+    flagged.refresh_from_db(), subscribed.refresh_from_db()
+    assert (flagged.review_flag, subscribed.sms_status) == ("not_opt_out", ConsentStatus.SUBSCRIBED)
+    assert not _staff_events(subscribed).exists()
+    after = owner_client.get(back).content.decode()
+    assert "too many texts lol" not in after
+    # The conversation still shows the reply, without the flag's buttons.
+    thread = owner_client.get(reverse("delivery:conversation", args=[subscribed.pk])).content.decode()
+    assert "too many texts lol" in thread and f'data-not-opt-out="{flagged.pk}"' not in thread
+
+
+def test_not_an_opt_out_is_store_scoped_and_needs_a_post(client, owner_client, other_store, sim_sender, store):
+    theirs = inbound.receive_inbound(other_store, from_phone="+12125550177", to_phone="+14155550999", body="who is this?",
+                                     provider="sim")
+    assert theirs.review_flag == "possible_opt_out"
+    assert owner_client.post(reverse("delivery:reply_not_opt_out", args=[theirs.pk])).status_code == 404
+    assert owner_client.get(reverse("delivery:reply_not_opt_out", args=[theirs.pk])).status_code == 405
+    theirs.refresh_from_db()
+    assert theirs.review_flag == "possible_opt_out"

@@ -14,6 +14,7 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from textpilot.common.errors import FieldError, NotFound
 from textpilot.delivery import optout_language, service
 from textpilot.delivery.models import Direction, Kind, Message, Origin, Status
 from textpilot.profiles import service as profiles
@@ -107,3 +108,24 @@ def _reply(store: Store, profile: Profile, inbound: Message, text: str, sender, 
         store, body=text, render=False, profile=profile, kind=Kind.TRANSACTIONAL, origin=Origin.KEYWORD_REPLY,
         origin_key=f"reply:{inbound.pk}:{what}", sender=sender,
     )
+
+
+# What staff decided about a reply the matcher could only flag (review_flag values).
+REVIEWED_NOT_OPT_OUT = "not_opt_out"
+REVIEWED_OPT_OUT = "opted_out"
+
+
+def review_flagged_reply(store: Store, message_id: int, verdict: str, reviewer: str = "") -> Message:
+    """Close a possible opt-out: staff read it and decided (`REVIEWED_NOT_OPT_OUT`, or
+    `REVIEWED_OPT_OUT` once they unsubscribed the customer). It leaves the inbox's filter;
+    consent itself changes only through profiles (the staff unsubscribe records that)."""
+    if verdict not in (REVIEWED_NOT_OPT_OUT, REVIEWED_OPT_OUT):
+        raise FieldError(f"verdict must be {REVIEWED_NOT_OPT_OUT} or {REVIEWED_OPT_OUT}", field="verdict")
+    message = Message.objects.filter(store=store, pk=message_id, direction=Direction.INBOUND).first()
+    if message is None:
+        raise NotFound("no such inbound text in this store", field="message_id")
+    if message.review_flag == optout_language.POSSIBLE_OPT_OUT:
+        Message.objects.filter(pk=message.pk).update(review_flag=verdict)
+        message.review_flag = verdict
+        log.info("message.reviewed", store=store.slug, message_id=message.pk, verdict=verdict, reviewer=reviewer)
+    return message

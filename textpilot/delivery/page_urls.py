@@ -14,6 +14,7 @@ urlpatterns = [
     path("inbox/<int:profile_id>/thread/", inbox.conversation_thread, name="conversation_thread"),
     path("inbox/<int:profile_id>/reply/", inbox.conversation_reply, name="conversation_reply"),
     path("inbox/<int:profile_id>/sms-consent/", inbox.conversation_sms_consent, name="conversation_sms_consent"),
+    path("inbox/replies/<int:message_id>/not-an-opt-out/", inbox.reply_not_opt_out, name="reply_not_opt_out"),
     path("phone/", phone.phone, name="phone"),
     path("phone/thread/", phone.phone_thread, name="phone_thread"),
     path("phone/send/", phone.phone_send, name="phone_send"),

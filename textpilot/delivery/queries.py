@@ -80,6 +80,12 @@ def inbox_threads(store: Store, possible_opt_outs_only: bool = False) -> QuerySe
     return threads.order_by("-last_at", "-profile_id")
 
 
+def flagged_replies(store: Store, profile_id: int) -> list[int]:
+    """Ids of a customer's texts still flagged as possible opt-outs."""
+    return list(Message.objects.filter(store=store, profile_id=profile_id, direction=Direction.INBOUND,
+                                       review_flag=POSSIBLE_OPT_OUT).values_list("pk", flat=True))
+
+
 def last_flagged(store: Store, profile_ids: list[int]) -> dict[int, Message]:
     """The newest text flagged as a possible opt-out of each of these customers (one query)."""
     flagged = (Message.objects.filter(store=store, profile_id__in=profile_ids, direction=Direction.INBOUND,

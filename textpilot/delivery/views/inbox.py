@@ -7,14 +7,16 @@ Replies the opt-out matcher could only flag (`review_flag="possible_opt_out"`) c
 have a filter of their own (`?filter=possible_opt_out`) and a one-click unsubscribe next to
 them; the conversation page also has the staff unsubscribe / resubscribe form."""
 import structlog
+from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from textpilot.common.errors import DomainError
-from textpilot.delivery import queries, service
+from textpilot.delivery import inbound, queries, service
 from textpilot.delivery.forms import ReplyForm
 from textpilot.delivery.models import Direction, Kind, Origin
 from textpilot.delivery.optout_language import POSSIBLE_OPT_OUT
@@ -111,8 +113,30 @@ def conversation_sms_consent(request, profile_id: int):
     profile = profile_or_404(request, profile_id)
     form, recorded = staff_consent.handle(request, profile)
     if recorded:
-        next_url = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-            next_url = reverse("delivery:conversation", args=[profile.pk])
-        return redirect(next_url)
+        if form.cleaned_data["status"] == ConsentStatus.UNSUBSCRIBED:  # what was flagged is answered now
+            for flagged in queries.flagged_replies(request.store, profile.pk):
+                inbound.review_flagged_reply(request.store, flagged, inbound.REVIEWED_OPT_OUT, reviewer=request.user.email)
+        return _back(request, profile)
     return page(request, "delivery/conversation.html", NAV, status=422, **_thread_context(request, profile, consent_form=form))
+
+
+@require_POST
+@dashboard_view
+def reply_not_opt_out(request, message_id: int):
+    """Staff read a reply flagged as a possible opt-out and decided it is not one."""
+    staff_consent.require_member(request)
+    try:
+        message = inbound.review_flagged_reply(request.store, message_id, inbound.REVIEWED_NOT_OPT_OUT,
+                                               reviewer=request.user.email)
+    except DomainError:
+        raise Http404("no such text in this store") from None
+    messages.success(request, "Marked as not an opt-out; the customer stays subscribed.")
+    return _back(request, profile_or_404(request, message.profile_id))
+
+
+def _back(request, profile):
+    """To `next` (a page of this site), else the customer's conversation."""
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        next_url = reverse("delivery:conversation", args=[profile.pk])
+    return redirect(next_url)
