@@ -69,6 +69,7 @@ class Dispatcher:
         self._breakers: dict[str, CircuitBreaker] = {}
         self._pacing: dict[int, asyncio.Lock] = {}  # sender id -> one batch paced out at a time
         self.sent = 0
+        self._sent_lock = threading.Lock()
 
     async def _db(self, fn, *args, executor: ThreadPoolExecutor | None = None, **kwargs):
         def call():
@@ -205,13 +206,20 @@ class Dispatcher:
             sent = await asyncio.gather(self._send_paced(provider, limiter, replies, breaker, None, last_look),
                                         self._send_paced(provider, limiter, texts, breaker, pacing, last_look))
             results = [result for part in sent for result in part]
-            counts = await self._db(claims.record_results, token, by_id, results, sender.provider)
-            self.sent += counts.get(Outcome.ACCEPTED.value, 0)
+            await self._db(self._record_and_count, token, by_id, results, sender.provider)
         if held_late:
             log.info("dispatcher.held_at_call", sender_id=sender.pk, held=len(held_late))
         suppressed = sum(1 for d in decisions.values() if d.action == gate.SUPPRESS)
         log.debug("dispatcher.cycle", sender_id=sender.pk, claimed=len(claimed), sent=len(to_send), suppressed=suppressed)
         return len(claimed)
+
+    def _record_and_count(self, token: str, by_id: dict, results: list[SendResult], provider: str) -> None:
+        """Runs in a database thread: the count is taken there, with the commit, so a stop that
+        cancels the waiting coroutine (SIGTERM right after the last batch) loses no sent text
+        from `self.sent` (close() waits for the thread before "dispatcher.stopped" is logged)."""
+        counts = claims.record_results(token, by_id, results, provider)
+        with self._sent_lock:
+            self.sent += counts.get(Outcome.ACCEPTED.value, 0)
 
     async def _send_paced(self, provider, limiter, texts: list[OutgoingText], breaker: CircuitBreaker,
                           pacing: asyncio.Lock | None = None, last_look=None) -> list[SendResult]:
