@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from textpilot.delivery import breaker as breaker_module
-from textpilot.delivery import claims, service
+from textpilot.delivery import claims, gating, service
 from textpilot.delivery.breaker import CircuitBreaker
 from textpilot.delivery.dispatch import PACING_TICK_SECONDS, Dispatcher, dispatch_until_idle
 from textpilot.delivery.models import DeliveryAttempt, Message, SimDelivery, Status
@@ -108,7 +108,7 @@ def test_permanent_failure_is_not_retried_and_a_carrier_opt_out_unsubscribes(sto
     second = service.send_message(store, profile=subscribed, body="Two")
     token, claimed = claims.claim_due(sim_sender.pk, 10, "test")
     now = timezone.now()
-    to_send = claims.apply_gate(token, claimed, claims.gate_batch(claimed, now), now)
+    to_send = claims.apply_gate(token, claimed, gating.gate_batch(claimed, now), now)
     assert {m.pk for m in to_send} == {first.pk, second.pk}
     counts = claims.record_results(token, {m.pk: m for m in to_send}, [
         SendResult(first.pk, Outcome.PERMANENT, error="invalid number", error_code="21211"),
@@ -276,10 +276,10 @@ def test_a_stop_after_the_claim_holds_the_text_at_the_provider_call(store, sim_s
     to_bob = service.send_message(store, profile=bob, body="Acme: tents 20% off. Reply STOP to opt out", kind="marketing")
     token, claimed = claims.claim_due(sim_sender.pk, 10, "test")
     now, checks = timezone.now(), {}
-    to_send = claims.apply_gate(token, claimed, claims.gate_batch(claimed, now, checks), now)
+    to_send = claims.apply_gate(token, claimed, gating.gate_batch(claimed, now, checks), now)
     assert {m.pk for m in to_send} == {to_ann.pk, to_bob.pk}  # both passed the gate at claim time…
     profiles.record_consent(store, ann, ConsentStatus.UNSUBSCRIBED, "inbound_keyword", keyword="STOP", basis="observed")
-    held = claims.recheck_before_call(token, to_send, checks)  # …but Ann texted STOP while they waited
+    held = gating.recheck_before_call(token, to_send, checks)  # …but Ann texted STOP while they waited
     assert held == {to_ann.pk}
     to_ann.refresh_from_db(), to_bob.refresh_from_db()
     assert (to_ann.status, to_ann.lease_owner) == (Status.SUPPRESSED, "")
@@ -326,12 +326,12 @@ def test_two_lanes_with_a_marketing_text_each_for_one_person_send_only_one(store
     for _ in range(2):  # two lanes claim one each before either is marked sending
         token, claimed = claims.claim_due(sim_sender.pk, 1, "lane")
         checks, now = {}, timezone.now()
-        lanes.append((token, claimed, claims.gate_batch(claimed, now, checks), checks, now))
+        lanes.append((token, claimed, gating.gate_batch(claimed, now, checks), checks, now))
     assert all(decisions[claimed[0].pk].action == "send" for _, claimed, decisions, _, _ in lanes)
     sending = [(token, claims.apply_gate(token, claimed, decisions, now), checks) for token, claimed, decisions, checks, now in lanes]
     held = set()
     for token, to_send, checks in reversed(sending):  # the newer one looks first: it still must not go
-        held |= claims.recheck_before_call(token, to_send, checks)
+        held |= gating.recheck_before_call(token, to_send, checks)
     assert held == {campaign_text.pk}
     campaign_text.refresh_from_db(), flow_text.refresh_from_db()
     assert (campaign_text.status, campaign_text.hold_rule) == (Status.SUPPRESSED, "smart_sending")

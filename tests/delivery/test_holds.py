@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from textpilot.delivery import claims, sendability, service
+from textpilot.delivery import claims, gating, sendability, service
 from textpilot.delivery.models import Message, Status
 from textpilot.profiles import service as profiles
 from textpilot.profiles.models import ConsentStatus, Profile
@@ -34,7 +34,7 @@ def customer(store, phone, status=ConsentStatus.SUBSCRIBED, **address):
 def run_gate(sender, now):
     """One dispatcher pass up to the provider call, at a chosen moment."""
     token, claimed = claims.claim_due(sender.pk, 50, "test", now=now)
-    return claims.apply_gate(token, claimed, claims.gate_batch(claimed, now), now)
+    return claims.apply_gate(token, claimed, gating.gate_batch(claimed, now), now)
 
 
 def marketing(store, profile, now, **kwargs):

@@ -4,25 +4,21 @@ threads. Every write that ends a claim checks the lease is still ours, so a work
 lost its lease (it hung past the expiry) can't overwrite what another one recorded."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import os
 import random
 import uuid
 from collections import defaultdict
-from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Case, CharField, DateTimeField, F, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, DateTimeField, F, Value, When
 from django.utils import timezone
 
 from textpilot.common.bulk_insert import insert_rows
 from textpilot.delivery import gate
-from textpilot.delivery.models import PRIORITY_REPLY, ComplianceSettings, DeliveryAttempt, Direction, Kind, Message, Status
-from textpilot.profiles import service as profiles
+from textpilot.delivery.models import PRIORITY_REPLY, DeliveryAttempt, Message, Status
 from textpilot.delivery.providers.base import Outcome, SendResult
 from textpilot.stores.models import Store
 
@@ -42,7 +38,7 @@ MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 600.0
 # Marketing "already sent" for smart sending / Florida counts: anything handed to a provider.
-_HANDED_OVER = (Status.SENDING, Status.UNKNOWN, Status.SENT, Status.DELIVERED, Status.UNDELIVERED)
+HANDED_OVER = (Status.SENDING, Status.UNKNOWN, Status.SENT, Status.DELIVERED, Status.UNDELIVERED)
 
 
 def new_lease_token(owner: str) -> str:
@@ -95,18 +91,6 @@ _CLAIMED_FIELDS = (
 )
 
 
-# --- the gate, with the history it needs loaded for the whole batch ------------------------
-
-def rules_for(store) -> gate.Rules:
-    settings = ComplianceSettings.objects.filter(store=store).first() or ComplianceSettings(store=store)
-    return gate.Rules(
-        store_timezone=store.timezone or "UTC", store_country=store.country,
-        quiet_start=settings.quiet_hours_start, quiet_end=settings.quiet_hours_end,
-        smart_sending_hours=settings.smart_sending_hours,
-        allowed_countries=frozenset(settings.allowed_countries or ()), daily_spend_cap=settings.daily_spend_cap,
-    )
-
-
 def senders_with_urgent(now: dt.datetime | None = None, limit: int = 100) -> list[int]:
     """Senders with a keyword reply (a STOP confirmation, HELP, START) due now. Read-only and
     served by a small partial index, so the dispatcher can ask many times a second."""
@@ -116,123 +100,7 @@ def senders_with_urgent(now: dt.datetime | None = None, limit: int = 100) -> lis
                 .values_list("sender_id", flat=True).distinct()[:limit])
 
 
-def gate_batch(messages: list[Message], now: dt.datetime, checks: dict | None = None) -> dict[int, gate.Decision]:
-    """A decision for every message; the history queries are one per store per batch. With
-    `checks`, each message's rules and history are kept there, so `recheck_before_call` can
-    decide again just before the provider call without loading them a second time."""
-    decisions: dict[int, gate.Decision] = {}
-    by_store: dict[int, list[Message]] = defaultdict(list)
-    for message in messages:
-        by_store[message.store_id].append(message)
-    for store_messages in by_store.values():
-        store = store_messages[0].store
-        rules = rules_for(store)
-        marketing_profiles = [m.profile_id for m in store_messages if m.kind == Kind.MARKETING and m.profile_id]
-        last_marketing, count_24h = _marketing_history(store.pk, marketing_profiles, now)
-        spend_today = _spend_today(store, rules, now) if rules.daily_spend_cap is not None else Decimal("0")
-        for message in store_messages:
-            profile = message.profile
-            recipient = recipient_of(message.to_phone, profile)
-            history = gate.History(
-                last_marketing_at=last_marketing.get(message.profile_id), marketing_last_24h=count_24h.get(message.profile_id, 0),
-                store_spend_today=spend_today,
-            )
-            decision = gate.decide(kind=message.kind, origin=message.origin, cost=message.estimated_cost,
-                                   recipient=recipient, rules=rules, history=history, now=now)
-            decisions[message.pk] = decision
-            if checks is not None:
-                checks[message.pk] = (rules, history)
-            if decision.action == gate.SEND:
-                spend_today += message.estimated_cost or Decimal("0")
-                if message.kind == Kind.MARKETING:
-                    # Two marketing texts for one person in the same batch: the second waits for smart sending.
-                    last_marketing[message.profile_id] = now
-                    count_24h[message.profile_id] = count_24h.get(message.profile_id, 0) + 1
-    return decisions
-
-
-def _marketing_history(store_id: int, profile_ids: list[int], now: dt.datetime) -> tuple[dict, dict]:
-    """(last marketing text, marketing texts in 24 h) per profile, counting texts in flight too."""
-    last, day = {}, {}
-    for profile_id, texts in _recent_marketing(store_id, profile_ids, now).items():
-        last[profile_id] = max(at for _, _, at in texts)
-        day[profile_id] = sum(1 for _, _, at in texts if at >= now - dt.timedelta(hours=24))
-    return last, day
-
-
-def _recent_marketing(store_id: int, profile_ids, now: dt.datetime) -> dict[int, list[tuple[int, str, dt.datetime]]]:
-    """Marketing texts handed over (or being handed over) to these profiles in the last week:
-    {profile id: [(message id, status, when)]}. A text still `sending` has no sent_at yet and
-    counts from when it was marked sending, so a lane pacing one out is seen by the others."""
-    found: dict[int, list] = defaultdict(list)
-    if not profile_ids:
-        return found
-    rows = (Message.objects.filter(store_id=store_id, profile_id__in=list(profile_ids), direction=Direction.OUTBOUND,
-                                   kind=Kind.MARKETING, status__in=_HANDED_OVER)
-            .annotate(at=Coalesce("sent_at", "status_at")).filter(at__gte=now - dt.timedelta(hours=168))
-            .values_list("profile_id", "id", "status", "at"))
-    for profile_id, pk, status, at in rows:
-        found[profile_id].append((pk, status, at))
-    return found
-
-
-def _history_at_call(message: Message, batch: gate.History, recent: dict, now: dt.datetime) -> gate.History:
-    """The batch's history of a marketing text, updated with what other lanes and dispatchers
-    handed over since. Two texts for one person in flight at once: only the older one counts
-    against the other, so exactly one of them goes."""
-    others = [at for pk, status, at in recent.get(message.profile_id, ())
-              if pk != message.pk and (status != Status.SENDING or pk < message.pk)]
-    if not others:
-        return batch
-    last = max(others) if batch.last_marketing_at is None else max(batch.last_marketing_at, *others)
-    day = max(batch.marketing_last_24h, sum(1 for at in others if at >= now - dt.timedelta(hours=24)))
-    return dataclasses.replace(batch, last_marketing_at=last, marketing_last_24h=day)
-
-
-def _spend_today(store, rules: gate.Rules, now: dt.datetime) -> Decimal:
-    since = gate.local_day_start(now, rules.store_timezone)
-    total = (Message.objects.filter(store=store, direction=Direction.OUTBOUND, status__in=_HANDED_OVER, sent_at__gte=since)
-             .aggregate(total=Sum("estimated_cost"))["total"])
-    return total or Decimal("0")
-
-
-def recheck_before_call(token: str, messages: list[Message], checks: dict, now: dt.datetime | None = None) -> set[int]:
-    """The gate once more, immediately before the provider call, with each recipient's
-    consent as committed right now: a STOP that arrived while the batch waited for its turn
-    holds the text back, and so does a marketing text another lane or dispatcher handed the
-    same person meanwhile (smart sending, 24-hour caps). Rules are the batch's
-    (`gate_batch(checks=…)`); recipients are read again (one primary-key query) and, when the
-    call carries marketing, their recent marketing (one indexed query). Held texts are
-    suppressed or deferred (their lease released); returns their ids."""
-    now = now or timezone.now()
-    profile_ids = {m.profile_id for m in messages if m.profile_id}
-    fresh = profiles.sms_states(profile_ids)
-    marketing = [m for m in messages if m.kind == Kind.MARKETING and m.profile_id]
-    recent = _recent_marketing(marketing[0].store_id, {m.profile_id for m in marketing}, now) if marketing else {}
-    held: dict[int, gate.Decision] = {}
-    for message in messages:
-        rules, history = checks[message.pk]
-        if message.kind == Kind.MARKETING:
-            history = _history_at_call(message, history, recent, now)
-        recipient = recipient_of(message.to_phone, fresh.get(message.profile_id))
-        decision = gate.decide(kind=message.kind, origin=message.origin, cost=message.estimated_cost,
-                               recipient=recipient, rules=rules, history=history, now=now)
-        if decision.action != gate.SEND:
-            held[message.pk] = decision
-    if held:
-        with transaction.atomic():
-            _hold(token, held, now, Status.SENDING, give_back_attempt=True)
-    return set(held)
-
-
-def recipient_of(phone: str, profile) -> gate.Recipient:
-    """The gate's view of a recipient: the profile's profiles.RECIPIENT_FIELDS (a Profile or
-    the last look's fresh read); no profile means never subscribed."""
-    status, zone, region, country = (getattr(profile, name, "") or "" for name in profiles.RECIPIENT_FIELDS)
-    return gate.Recipient(phone=phone, sms_status=status or "never", timezone=zone, region=region, address_country=country)
-
-
-def _hold(token: str, decisions: dict[int, gate.Decision], now: dt.datetime, status: str, give_back_attempt: bool = False) -> None:
+def hold(token: str, decisions: dict[int, gate.Decision], now: dt.datetime, status: str, give_back_attempt: bool = False) -> None:
     """Suppress or defer leased messages as their decisions say: one UPDATE per kind of
     decision, not per message, and only while the lease is ours."""
     stopped = defaultdict(list)
@@ -255,7 +123,7 @@ def apply_gate(token: str, messages: list[Message], decisions: dict[int, gate.De
     to_send = [message for message in messages if decisions[message.pk].action == gate.SEND]
     stopped = {message.pk: decisions[message.pk] for message in messages if decisions[message.pk].action != gate.SEND}
     with transaction.atomic():
-        _hold(token, stopped, now, Status.QUEUED)
+        hold(token, stopped, now, Status.QUEUED)
         if to_send:
             ids = [m.pk for m in to_send]
             # The lease starts again here: it must cover the pacing and the provider calls.

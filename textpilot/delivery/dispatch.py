@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from textpilot.delivery import claims, gate
+from textpilot.delivery import claims, gate, gating
 from textpilot.delivery.breaker import CircuitBreaker
 from textpilot.delivery.models import PRIORITY_REPLY, Sender
 from textpilot.delivery.providers.base import OutgoingText, Outcome, SendResult
@@ -186,7 +186,7 @@ class Dispatcher:
             return 0
         now = timezone.now()
         checks: dict = {}
-        decisions = await self._db(claims.gate_batch, claimed, now, checks)
+        decisions = await self._db(gating.gate_batch, claimed, now, checks)
         to_send = await self._db(claims.apply_gate, token, claimed, decisions, now)
         held_late: set[int] = set()
         if to_send:
@@ -194,7 +194,7 @@ class Dispatcher:
             by_id = {m.pk: m for m in to_send}
 
             async def last_look(texts: list[OutgoingText]) -> list[OutgoingText]:
-                held = await self._db(claims.recheck_before_call, token, [by_id[t.message_id] for t in texts], checks,
+                held = await self._db(gating.recheck_before_call, token, [by_id[t.message_id] for t in texts], checks,
                                       executor=self._check_executor)
                 held_late.update(held)
                 return [t for t in texts if t.message_id not in held]

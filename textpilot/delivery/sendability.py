@@ -1,7 +1,7 @@
 """Could a marketing text go to this person now, and if not, why and until when?
 
 Answered by the dispatcher's own gate: a marketing text to the profile is put together in
-memory (never saved) and handed to `claims.gate_batch` with the store's rules and the
+memory (never saved) and handed to `gating.gate_batch` with the store's rules and the
 person's real history (smart sending, 24-hour caps, today's spend), exactly as a campaign's
 text would be at the moment it leaves. Also turns a queued text's hold (`hold_rule` and
 `send_after`) into local times for the messages API and the message page.
@@ -14,7 +14,7 @@ import zoneinfo
 
 from django.utils import timezone
 
-from textpilot.delivery import claims, gate, sending_rules, service
+from textpilot.delivery import gate, gating, sending_rules, service
 from textpilot.delivery.models import Direction, Kind, Message, Origin, Status
 from textpilot.messaging.pricing import price_table
 from textpilot.profiles.models import Profile
@@ -51,7 +51,7 @@ def _now() -> dt.datetime:
 
 
 def recipient_for(profile: Profile, phone: str | None = None) -> gate.Recipient:
-    return claims.recipient_of(phone or profile.phone or "", profile)
+    return gating.recipient_of(phone or profile.phone or "", profile)
 
 
 def profile_sendability(store: Store, profile: Profile, now: dt.datetime | None = None) -> Sendability:
@@ -67,7 +67,7 @@ def profile_sendability(store: Store, profile: Profile, now: dt.datetime | None 
     price = price_table().price(phone_region(profile.phone) or store.country, "sms", provider).amount
     text = Message(store=store, profile=profile, sender=sender, direction=Direction.OUTBOUND, kind=Kind.MARKETING,
                    origin=Origin.CAMPAIGN, to_phone=profile.phone, estimated_cost=price, status=Status.QUEUED)
-    decision = claims.gate_batch([text], now)[text.pk]
+    decision = gating.gate_batch([text], now)[text.pk]
     at = now if decision.action == gate.SEND else decision.until
     return Sendability(profile.pk, decision.action == gate.SEND, decision.action, decision.rule, decision.reason, now, at,
                        local_times(store, recipient, at), jurisdictions)
