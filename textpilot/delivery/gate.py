@@ -120,22 +120,21 @@ def decide(*, kind: str, origin: str, cost: Decimal | None, recipient: Recipient
 def sending_hours(recipient: Recipient, rules: Rules, country: str | None = None) -> Hours:
     """The zones, the store's window and the jurisdictions that decide when marketing may go
     to this recipient (`country`: the number's, when the caller already knows it)."""
-    country = phone_region(recipient.phone) if country is None else country
-    jurisdictions = sending_rules.jurisdictions_for(recipient.phone, country, recipient.region, recipient.address_country)
-    return Hours(_zones(recipient, rules.store_timezone, country, jurisdictions), (rules.quiet_end, rules.quiet_start),
-                 jurisdictions)
+    zones, jurisdictions = whereabouts(recipient, rules.store_timezone, country)
+    return Hours(zones, (rules.quiet_end, rules.quiet_start), jurisdictions)
 
 
 def recipient_timezones(recipient: Recipient, rules: Rules) -> tuple[str, ...]:
     """The profile's zone, else every zone the number may be in and every zone of the address
     state when a rule of that state applies, else the store's."""
-    return zones_for(recipient, rules.store_timezone)
+    return whereabouts(recipient, rules.store_timezone)[0]
 
 
-def zones_for(recipient: Recipient, store_timezone: str) -> tuple[str, ...]:
-    country = phone_region(recipient.phone)
+def whereabouts(recipient: Recipient, store_timezone: str, country: str | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(zones, jurisdictions) the recipient may be in; `country`: the number's, when known."""
+    country = phone_region(recipient.phone) if country is None else country
     jurisdictions = sending_rules.jurisdictions_for(recipient.phone, country, recipient.region, recipient.address_country)
-    return _zones(recipient, store_timezone, country, jurisdictions)
+    return _zones(recipient, store_timezone, country, jurisdictions), jurisdictions
 
 
 def _zones(recipient: Recipient, store_timezone: str, country: str, jurisdictions: tuple[str, ...]) -> tuple[str, ...]:

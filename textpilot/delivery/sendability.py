@@ -14,7 +14,7 @@ import zoneinfo
 
 from django.utils import timezone
 
-from textpilot.delivery import gate, gating, sending_rules, service
+from textpilot.delivery import gate, gating, service
 from textpilot.delivery.models import Direction, Kind, Message, Origin, Status
 from textpilot.messaging.pricing import price_table
 from textpilot.profiles.models import Profile
@@ -60,8 +60,7 @@ def profile_sendability(store: Store, profile: Profile, now: dt.datetime | None 
         return Sendability(profile.pk, False, gate.SUPPRESS, "no_phone", "not sent: the profile has no phone number", now,
                            None, [], [])
     recipient = recipient_for(profile)
-    jurisdictions = list(sending_rules.jurisdictions_for(profile.phone, phone_region(profile.phone), recipient.region,
-                                                         recipient.address_country))
+    jurisdictions = list(gate.whereabouts(recipient, store.timezone or "UTC")[1])
     sender = service.default_sender(store)
     provider = sender.provider if sender else ""
     price = price_table().price(phone_region(profile.phone) or store.country, "sms", provider).amount
@@ -76,7 +75,7 @@ def profile_sendability(store: Store, profile: Profile, now: dt.datetime | None 
 def local_times(store: Store, recipient: gate.Recipient, moment: dt.datetime | None) -> list[LocalTime]:
     if moment is None:
         return []
-    zones = gate.zones_for(recipient, store.timezone or "UTC")
+    zones = gate.whereabouts(recipient, store.timezone or "UTC")[0]
     return [LocalTime(zone, moment.astimezone(zoneinfo.ZoneInfo(zone))) for zone in zones]
 
 
