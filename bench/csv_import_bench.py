@@ -4,7 +4,7 @@ A generated customers CSV (phones of 10 countries made by varying the last digit
 phonenumbers' example mobile number, in E.164, spaced and US national formats; emails,
 names, tags, consent yes/no/blank with dates, two custom columns; ~1% bad phones, bad emails
 and duplicate rows) is uploaded with `csv_import.create_import` and imported by the
-`events.run_csv_import` task (Huey in immediate mode, so the real task code runs in the
+`imports.run_csv_import` task (Huey in immediate mode, so the real task code runs in the
 measured process). Each database run is a child process: its wall time and its own peak RSS
 are measured. The baseline, measured in the same run, is the bare cost of checking the same
 phones with `profiles.phones.normalize_phone` (the known hot spot), so the import's rows/s
@@ -94,8 +94,8 @@ import django
 django.setup()
 from huey.contrib.djhuey import HUEY
 HUEY.immediate = True  # the worker task runs inline, in this (measured) process
-from textpilot.events import csv_import
-from textpilot.events.models import ImportJob
+from textpilot.integrations.imports import csv_import
+from textpilot.integrations.imports.models import ImportJob
 from textpilot.profiles.models import ConsentEvent, Profile
 from textpilot.stores import service as stores
 

@@ -45,7 +45,8 @@ CHECK_SCRIPT = """
 import json, sys
 from decimal import Decimal
 from textpilot.commerce.models import Order
-from textpilot.events.models import Event, WebhookDelivery
+from textpilot.events.models import Event
+from textpilot.integrations.shopify.models import WebhookDelivery
 from textpilot.profiles.models import Profile
 expected = json.load(open(sys.argv[-1]))
 wrong = []
@@ -162,7 +163,7 @@ def post_all(base_url: str, webhooks: list[dict]) -> tuple[list[float], dict, fl
 
 
 def delivery_counts(database_url: str | None, sqlite_path: Path) -> dict:
-    sql = "SELECT status, count(*) FROM events_webhookdelivery GROUP BY status"
+    sql = "SELECT status, count(*) FROM shopify_webhookdelivery GROUP BY status"
     if database_url:
         import psycopg
 

@@ -9,7 +9,7 @@ from textpilot.common.errors import DomainError
 from textpilot.commerce.api import router as commerce_router
 from textpilot.delivery.api import router as delivery_router
 from textpilot.events.api import router as events_router
-from textpilot.events.imports_api import router as imports_router
+from textpilot.integrations.imports.api import router as imports_router
 from textpilot.messaging.api import router as messaging_router
 from textpilot.profiles.api import router as profiles_router
 from textpilot.stores.api import router as stores_router

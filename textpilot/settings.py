@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "textpilot.profiles",
     "textpilot.events",
     "textpilot.commerce",
+    "textpilot.integrations.shopify",
+    "textpilot.integrations.imports",
     "textpilot.segments",
     "textpilot.messaging",
     "textpilot.delivery",

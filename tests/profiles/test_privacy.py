@@ -8,7 +8,8 @@ from django.apps import apps
 
 from textpilot.commerce import service as commerce
 from textpilot.events import service as events
-from textpilot.events.models import ImportJob, WebhookDelivery
+from textpilot.integrations.shopify.models import WebhookDelivery
+from textpilot.integrations.imports.models import ImportJob
 from textpilot.profiles import service
 from textpilot.profiles.models import ConsentEvent, Profile
 

@@ -1,7 +1,8 @@
 """Background tasks of the commerce domain (named domain.action)."""
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
 
-from textpilot.commerce import service
+from textpilot.commerce import checkouts, service
 from textpilot.stores.models import Store
 
 
@@ -12,3 +13,9 @@ def recompute_rollups(store_id: int) -> int:
     if store is None:
         return 0
     return service.recompute_all_rollups(store)
+
+
+@db_periodic_task(crontab(minute="*/5"), name="commerce.abandon_idle_checkouts")
+def abandon_idle_checkouts() -> int:
+    """Checkouts from Shopify webhooks become abandoned once idle (see commerce.checkouts)."""
+    return sum(checkouts.abandon_idle_checkouts(store) for store in Store.objects.filter(pk__in=checkouts.stores_with_open_checkouts()))

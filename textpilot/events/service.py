@@ -122,7 +122,8 @@ def redact_for_profiles(store: Store, profile_ids: list[int], needles: set[str])
 
 def redact_stored_payloads(store: Store, needles: set[str], phones: set[str]) -> int:
     """Erase request: webhook payloads and uploaded files that mention the person are scrubbed."""
-    from textpilot.events.models import ImportJob, WebhookDelivery
+    from textpilot.integrations.shopify.models import WebhookDelivery
+    from textpilot.integrations.imports.models import ImportJob
 
     phone_digits = _national_digits(phones)
     redacted = 0

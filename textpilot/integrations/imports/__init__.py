@@ -1,0 +1,1 @@
+"""CSV import of customers: upload, column mapping, validation, chunked resumable import."""
