@@ -7,7 +7,7 @@ and duplicate rows) is uploaded with `csv_import.create_import` and imported by 
 `imports.run_csv_import` task (Huey in immediate mode, so the real task code runs in the
 measured process). Each database run is a child process: its wall time and its own peak RSS
 are measured. The baseline, measured in the same run, is the bare cost of checking the same
-phones with `profiles.phones.normalize_phone` (the known hot spot), so the import's rows/s
+phones with `common.phones.normalize_phone` (the known hot spot), so the import's rows/s
 can be read against it. Counts are checked against what the generator knows it wrote.
 
     python bench/csv_import_bench.py [--rows N] [--quick]
@@ -122,7 +122,7 @@ json.dump({
 
 BASELINE = r'''
 import csv, json, sys, time
-from textpilot.profiles.phones import normalize_phone
+from textpilot.common.phones import normalize_phone
 from textpilot.common.errors import FieldError
 phones = [row[0] for row in csv.reader(open(sys.argv[1], encoding="utf-8"))][1:]
 started = time.perf_counter()

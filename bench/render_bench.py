@@ -90,7 +90,7 @@ def run(quick: bool = False, full: bool = False) -> dict:
         ))
         if text is TYPICAL:
             sample = contexts[: max(200, len(contexts) // 20)]
-            every = per_second(lambda context: liquid.from_string(compiled.translation.source).render(context), sample, rounds)
+            every = per_second(lambda context, compiled=compiled: liquid.from_string(compiled.translation.source).render(context), sample, rounds)
             metrics.append(harness.metric(f"{label}: python-liquid parsing for every recipient", every, "renders/s"))
     typical = compile_template(TYPICAL)
     metrics.append(harness.metric(

@@ -18,7 +18,14 @@ run() {
 }
 
 PYTEST_ARGS=("$@")
+# The architecture first (seconds): layers (DESIGN.md), no import cycle, the linter.
+echo "=== layers, import cycles, lint ==="
+.venv/bin/lint-imports --no-cache; layers_rc=$?
+.venv/bin/python scripts/import_cycles.py; cycles_rc=$?
+.venv/bin/ruff check textpilot tests bench scripts; lint_rc=$?
+static_rc=$(( layers_rc || cycles_rc || lint_rc ))
+
 run sqlite -u DATABASE_URL; sqlite_rc=$?
 run postgresql DATABASE_URL="$TEXTPILOT_TEST_PG_URL"; pg_rc=$?
-echo "=== sqlite: exit $sqlite_rc, postgresql: exit $pg_rc ==="
-[ $sqlite_rc -eq 0 ] && [ $pg_rc -eq 0 ]
+echo "=== layers/lint: exit $static_rc, sqlite: exit $sqlite_rc, postgresql: exit $pg_rc ==="
+[ $static_rc -eq 0 ] && [ $sqlite_rc -eq 0 ] && [ $pg_rc -eq 0 ]

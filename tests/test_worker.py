@@ -27,7 +27,7 @@ print("enqueued")
 
 CHECK = """
 from textpilot.profiles.models import Profile
-from textpilot.web.queue_status import describe
+from textpilot.common.queue_status import describe
 p = Profile.objects.get(phone="+14155552671")
 print(p.orders_count, p.total_spent, describe()["worker_alive"])
 """

@@ -42,6 +42,26 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _erasure_key() -> str:
+    """The key of erased numbers' keyed hashes (profiles.privacy): TEXTPILOT_ERASURE_KEY, else a
+    random key kept in the data dir. Its own key, not SECRET_KEY, so rotating the secret keeps
+    erased evidence matchable; bump TEXTPILOT_ERASURE_KEY_VERSION when you replace it."""
+    key = os.environ.get("TEXTPILOT_ERASURE_KEY")
+    if key:
+        return key
+    key_file = DATA_DIR / "erasure_key"
+    if not key_file.exists():
+        import secrets
+
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+ERASURE_KEY = _erasure_key()
+ERASURE_KEY_VERSION = os.environ.get("TEXTPILOT_ERASURE_KEY_VERSION", "v1")
 ALLOWED_HOSTS = env_list("TEXTPILOT_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("TEXTPILOT_CSRF_TRUSTED_ORIGINS", "")
 
@@ -69,6 +89,7 @@ INSTALLED_APPS = [
     "textpilot.growth",
     "textpilot.analytics",
     "textpilot.web",
+    "textpilot.demo",
 ]
 
 MIDDLEWARE = [

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from textpilot.delivery import gate, sending_rules
-from textpilot.profiles.phones import phone_region, phone_timezones
+from textpilot.common.phones import phone_region, phone_timezones
 
 UTC = dt.timezone.utc
 # Numbers whose possible zones span a few hours at most (a common sending window exists)…

@@ -10,7 +10,7 @@ from phonenumbers import geocoder
 
 from textpilot.delivery import sending_rules
 from textpilot.delivery.sending_rules import AREA_CODES, JURISDICTION_ZONES, RULES, Rule
-from textpilot.profiles.phones import phone_timezones
+from textpilot.common.phones import phone_timezones
 
 STATE_NAMES = {"FL": "Florida", "OK": "Oklahoma", "MD": "Maryland", "WA": "Washington State", "CT": "Connecticut",
                "NJ": "New Jersey", "TX": "Texas"}

@@ -14,6 +14,7 @@ from textpilot.messaging import links
 from textpilot.messaging.encoding import count_segments
 from textpilot.messaging.models import ShortLink
 from textpilot.messaging.pricing import price_table
+from textpilot.profiles import privacy as profile_privacy
 from textpilot.profiles import service as profiles
 from textpilot.profiles.models import ConsentStatus
 
@@ -267,7 +268,7 @@ def test_clicks_of_a_merged_profile_go_to_the_profile_it_was_merged_into(client,
 def test_erasing_the_recipient_erases_link_targets(client, shop, sender, ann):
     link = _link(shop, ann, "https://acme-outdoors.example/checkout/recover?email=ann@example.com")
     client.get(f"/l/{link.code}", HTTP_USER_AGENT=IPHONE)
-    profiles.erase_profile(shop, ann)
+    profile_privacy.erase_profile(shop, ann)
     link.refresh_from_db()
     assert (link.target_url, link.click_count) == ("", 1)  # the count stays as an anonymous figure
     assert client.get(f"/l/{link.code}", HTTP_USER_AGENT=IPHONE).status_code == 404

@@ -84,7 +84,7 @@ def test_queue_badge_is_shown(owner_client):
 
 
 def test_queue_badge_says_when_the_queue_is_unreachable(owner_client, monkeypatch):
-    from textpilot.web import queue_status
+    from textpilot.common import queue_status
 
     def broken():
         raise ConnectionError("redis is down")

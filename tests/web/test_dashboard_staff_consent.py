@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from textpilot.common.errors import Conflict
+from textpilot.profiles import privacy as profile_privacy
 from textpilot.profiles import service as profiles
 from textpilot.profiles.models import ConsentEvent, ConsentStatus
 
@@ -105,7 +106,7 @@ def test_a_refused_opt_in_shows_its_message_not_a_500(owner_client, ann, monkeyp
 
 
 def test_an_erased_profile_cannot_be_changed_and_says_why(owner_client, store, ann):
-    profiles.erase_profile(store, ann)
+    profile_privacy.erase_profile(store, ann)
     assert 'data-staff-consent' not in owner_client.get(reverse("web:profile", args=[ann.pk])).content.decode()
     response = _post(owner_client, ann, status="unsubscribed", reason="Asked by email")
     assert response.status_code == 422 and "SMS consent needs a profile with a phone number" in response.content.decode()

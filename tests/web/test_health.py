@@ -9,7 +9,7 @@ def test_healthz_reports_database_and_queue(client, db):
 
 
 def test_healthz_says_degraded_when_the_queue_is_unreachable(client, db, monkeypatch):
-    from textpilot.web import queue_status
+    from textpilot.common import queue_status
 
     def broken():
         raise ConnectionError("redis is down")

@@ -5,3 +5,13 @@ class CommerceConfig(AppConfig):
     name = "textpilot.commerce"
     label = "commerce"
     verbose_name = "Commerce"
+
+    def ready(self):
+        from textpilot.common import privacy
+        from textpilot.commerce import service
+
+        privacy.register(
+            "commerce", covers=["commerce.Order", "commerce.OrderLine", "commerce.Checkout"],
+            export=service.export_for_profiles, erase=service.redact_for_profiles, repoint=service.reassign_profile,
+        )
+        privacy.declare_not_personal("commerce.Product", "the store's catalogue: its external ids are product ids")

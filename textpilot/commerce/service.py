@@ -223,10 +223,12 @@ def recent_orders(store: Store, limit: int = 10):
     return Order.objects.filter(store=store).select_related("profile").order_by("-placed_at")[:limit]
 
 
-def reassign_profile(store: Store, source: Profile, target: Profile) -> None:
-    """Move orders and checkouts of `source` to `target` (profile merge); caller refreshes rollups."""
-    Order.objects.filter(store=store, profile=source).update(profile=target)
-    Checkout.objects.filter(store=store, profile=source).update(profile=target)
+def reassign_profile(store: Store, source_id: int, target_id: int) -> None:
+    """Move orders and checkouts of one profile to another (profile merge), then recompute
+    the survivor's rollups."""
+    Order.objects.filter(store=store, profile_id=source_id).update(profile_id=target_id)
+    Checkout.objects.filter(store=store, profile_id=source_id).update(profile_id=target_id)
+    refresh_profile_rollups(store, target_id)
 
 
 # Domain events an order emits, keyed so a replayed order never emits twice.
@@ -302,7 +304,8 @@ def export_for_profiles(store: Store, profile_ids: list[int]) -> dict:
     }
 
 
-def redact_for_profiles(store: Store, profile_ids: list[int]) -> None:
+def redact_for_profiles(erasure) -> int:
     """Erase request: shipping addresses and checkout links go; amounts and items stay for analytics."""
-    Order.objects.filter(store=store, profile_id__in=profile_ids).update(shipping={})
-    Checkout.objects.filter(store=store, profile_id__in=profile_ids).update(checkout_url="")
+    store, profile_ids = erasure.store, erasure.profile_ids
+    return (Order.objects.filter(store=store, profile_id__in=profile_ids).update(shipping={})
+            + Checkout.objects.filter(store=store, profile_id__in=profile_ids).update(checkout_url=""))

@@ -27,7 +27,7 @@ from textpilot.delivery.breaker import CircuitBreaker
 from textpilot.delivery.models import PRIORITY_REPLY, Sender
 from textpilot.delivery.providers.base import OutgoingText, Outcome, SendResult
 from textpilot.delivery.ratelimit import rate_limiter_for
-from textpilot.web.queue_status import record_dispatcher_heartbeat
+from textpilot.common.queue_status import record_dispatcher_heartbeat
 
 log = structlog.get_logger(__name__)
 

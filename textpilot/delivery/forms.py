@@ -9,7 +9,7 @@ from django import forms
 
 from textpilot.delivery.models import DEFAULT_RATE_PER_SECOND, Direction, Kind, NumberType, Status
 from textpilot.delivery.providers.base import provider_class, provider_names
-from textpilot.web.forms import DashboardForm
+from textpilot.common.dashboard import DashboardForm
 
 CREDENTIAL_PREFIX = "credential_"
 OPTION_PREFIX = "option_"

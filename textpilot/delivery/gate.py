@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from textpilot.delivery import sending_rules
-from textpilot.profiles.phones import phone_region, phone_timezones
+from textpilot.common.phones import phone_region, phone_timezones
 
 SEND, DEFER, SUPPRESS = "send", "defer", "suppress"
 STORE_WINDOW = "store"  # the jurisdiction part of the rule name when the store's own window held a text

@@ -19,7 +19,7 @@ from textpilot.delivery import optout_language, service
 from textpilot.delivery.models import Direction, Kind, Message, Origin, Status
 from textpilot.profiles import service as profiles
 from textpilot.profiles.models import ConsentBasis, ConsentStatus, Profile
-from textpilot.profiles.phones import normalize_phone
+from textpilot.common.phones import normalize_phone
 from textpilot.stores.models import Store
 
 log = structlog.get_logger(__name__)

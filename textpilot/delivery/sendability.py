@@ -18,7 +18,7 @@ from textpilot.delivery import gate, gating, service
 from textpilot.delivery.models import Direction, Kind, Message, Origin, Status
 from textpilot.messaging.pricing import price_table
 from textpilot.profiles.models import Profile
-from textpilot.profiles.phones import phone_region
+from textpilot.common.phones import phone_region
 from textpilot.stores.models import Store
 
 

@@ -32,7 +32,7 @@ from textpilot.messaging.pricing import price_table
 from textpilot.messaging.templates import TemplateRenderError, compile_template
 from textpilot.profiles import service as profiles
 from textpilot.profiles.models import Profile
-from textpilot.profiles.phones import normalize_phone, phone_region
+from textpilot.common.phones import normalize_phone, phone_region
 from textpilot.stores.models import Store
 
 log = structlog.get_logger(__name__)
@@ -414,11 +414,18 @@ def export_for_profiles(store: Store, profile_ids: list[int]) -> list[dict]:
     ]
 
 
-def redact_for_profiles(store: Store, profile_ids: list[int], phones: set[str]) -> int:
+def reassign_profile(store: Store, source_id: int, target_id: int) -> int:
+    """Profile merge: the texts of one profile become the survivor's (frequency caps, the inbox)."""
+    return Message.objects.filter(store=store, profile_id=source_id).update(profile_id=target_id)
+
+
+def redact_for_profiles(erasure) -> int:
     """Erase what texts say and where they went; keep status, segments and cost (anonymous
     delivery and spend figures). Provider call records and receipts lose their payloads,
     and the simulated carrier's log forgets the number too."""
     from textpilot.delivery.models import DeliveryAttempt, SimDelivery
+
+    store, profile_ids, phones = erasure.store, erasure.profile_ids, erasure.phones
 
     messages = Message.objects.filter(store=store, profile_id__in=profile_ids)
     ids = list(messages.values_list("pk", flat=True))
@@ -428,7 +435,6 @@ def redact_for_profiles(store: Store, profile_ids: list[int], phones: set[str]) 
         DeliveryReport.objects.filter(store=store, raw__icontains=phone).update(raw={})
         SimDelivery.objects.filter(store_id=store.pk, to_phone=phone).update(to_phone="", body="[erased]")
         SimDelivery.objects.filter(store_id=store.pk, from_phone=phone).update(from_phone="", body="[erased]")
-    links.redact_for_profiles(store, profile_ids)  # short links' targets may carry personal data
     outbound = messages.filter(direction=Direction.OUTBOUND).update(to_phone="", body="[erased]", media_urls=[])
     inbound = messages.filter(direction=Direction.INBOUND).update(from_phone="", body="[erased]", media_urls=[])
     return outbound + inbound

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from textpilot.common.privacy import Erasure
 from textpilot.common.errors import FieldError, NotFound
 from textpilot.events.models import Event
 from textpilot.profiles.models import Profile
@@ -66,9 +67,9 @@ def events_of(store: Store, profile: Profile | None = None) -> QuerySet[Event]:
     return events.order_by("-occurred_at", "-id")
 
 
-def reassign_profile(store: Store, source: Profile, target: Profile) -> int:
-    """Move every event of `source` to `target` (profile merge)."""
-    return Event.objects.filter(store=store, profile=source).update(profile=target)
+def reassign_profile(store: Store, source_id: int, target_id: int) -> int:
+    """Move every event of one profile to another (profile merge)."""
+    return Event.objects.filter(store=store, profile_id=source_id).update(profile_id=target_id)
 
 
 # Event properties that describe the purchase, not the person: kept when a profile is erased.
@@ -85,75 +86,15 @@ def export_for_profiles(store: Store, profile_ids: list[int]) -> list[dict]:
     ]
 
 
-def _mentions(text: str, needles: set[str], phone_digits: set[str]) -> bool:
-    lowered = text.lower()
-    if any(needle.lower() in lowered for needle in needles):
-        return True
-    digits = re.sub(r"\D", "", text)
-    return any(d in digits for d in phone_digits)
-
-
-def _national_digits(phones: set[str]) -> set[str]:
-    """The national part of each number (e.g. 4155552671), however it was formatted in a file."""
-    import phonenumbers
-
-    found = set()
-    for phone in phones:
-        try:
-            found.add(str(phonenumbers.parse(phone, None).national_number))
-        except phonenumbers.NumberParseException:
-            continue
-    return found
-
-
-def redact_for_profiles(store: Store, profile_ids: list[int], needles: set[str]) -> int:
+def redact_for_profiles(erasure: Erasure) -> int:
     """Erase request: keep only non-personal event properties, and none that mention the person."""
     changed = 0
-    for event in Event.objects.filter(store=store, profile_id__in=profile_ids).iterator(chunk_size=1000):
+    for event in Event.objects.filter(store=erasure.store, profile_id__in=erasure.profile_ids).iterator(chunk_size=1000):
         kept = {
             key: value for key, value in event.properties.items()
-            if key in NON_PERSONAL_EVENT_KEYS and not _mentions(json.dumps(value, default=str), needles, set())
+            if key in NON_PERSONAL_EVENT_KEYS and not erasure.mentions(json.dumps(value, default=str))
         }
         if kept != event.properties:
             Event.objects.filter(pk=event.pk).update(properties=kept)
             changed += 1
     return changed
-
-
-def redact_stored_payloads(store: Store, needles: set[str], phones: set[str]) -> int:
-    """Erase request: webhook payloads and uploaded files that mention the person are scrubbed."""
-    from textpilot.integrations.shopify.models import WebhookDelivery
-    from textpilot.integrations.imports.models import ImportJob
-
-    phone_digits = _national_digits(phones)
-    redacted = 0
-    for delivery in WebhookDelivery.objects.filter(store=store).iterator(chunk_size=500):
-        if _mentions(json.dumps(delivery.payload, default=str), needles, phone_digits):
-            WebhookDelivery.objects.filter(pk=delivery.pk).update(payload={"redacted": True, "topic": delivery.topic})
-            redacted += 1
-    for job in ImportJob.objects.filter(store=store):
-        for path in (job.file_path, job.rejected_file_path):
-            if path:
-                redacted += _drop_lines_mentioning(path, needles, phone_digits)
-        if job.errors_sample and _mentions(json.dumps(job.errors_sample, default=str), needles, phone_digits):
-            ImportJob.objects.filter(pk=job.pk).update(
-                errors_sample=[e for e in job.errors_sample if not _mentions(json.dumps(e, default=str), needles, phone_digits)]
-            )
-    return redacted
-
-
-def _drop_lines_mentioning(path: str, needles: set[str], phone_digits: set[str]) -> int:
-    import os
-    from pathlib import Path
-
-    file = Path(path)
-    if not file.is_file():
-        return 0
-    lines = file.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
-    kept = [line for index, line in enumerate(lines) if index == 0 or not _mentions(line, needles, phone_digits)]
-    if len(kept) == len(lines):
-        return 0
-    tmp = file.with_suffix(file.suffix + ".redacting")
-    tmp.write_text("".join(kept), encoding="utf-8")
-    os.replace(tmp, file)
-    return len(lines) - len(kept)

@@ -166,10 +166,23 @@ def record_click(link: ShortLink) -> bool:
     return True
 
 
-def redact_for_profiles(store: Store, profile_ids: list[int]) -> int:
+def redact_for_profiles(erasure) -> int:
     """Erase request: a target URL may carry personal data (a checkout token, an email in a
     query string). The links stop resolving; click counts stay as anonymous figures."""
-    return ShortLink.objects.filter(store=store, profile_id__in=profile_ids).update(target_url="")
+    return ShortLink.objects.filter(store=erasure.store, profile_id__in=erasure.profile_ids).update(target_url="")
+
+
+def reassign_profile(store: Store, source_id: int, target_id: int) -> int:
+    """Profile merge: clicks on the merged profile's links count for the survivor."""
+    return ShortLink.objects.filter(store=store, profile_id=source_id).update(profile_id=target_id)
+
+
+def export_for_profiles(store: Store, profile_ids: list[int]) -> dict:
+    return {"links": [
+        {"target_url": link.target_url, "created_at": link.created_at, "clicks": link.click_count,
+         "first_clicked_at": link.first_clicked_at, "last_clicked_at": link.last_clicked_at}
+        for link in ShortLink.objects.filter(store=store, profile_id__in=profile_ids).order_by("created_at", "id")
+    ]}
 
 
 # --- helpers -----------------------------------------------------------------------------

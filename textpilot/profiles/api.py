@@ -1,7 +1,7 @@
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from textpilot.profiles import consent, service
+from textpilot.profiles import consent, privacy, service
 from textpilot.profiles.consent_proof import consent_proof_response
 from textpilot.profiles.schemas import ConsentIn, ConsentOut, IdentifyIn, ProfileIn, ProfileOut, ProfilePatch
 
@@ -70,9 +70,9 @@ def consent_proof(request, profile_id: int):
 
 @router.get("/profiles/{profile_id}/export", response=dict, summary="Everything stored about a person (privacy request)")
 def export_profile(request, profile_id: int):
-    return service.export_profile(request.store, service.get_profile(request.store, profile_id))
+    return privacy.export_profile(request.store, service.get_profile(request.store, profile_id))
 
 
 @router.post("/profiles/{profile_id}/erase", response=ProfileOut, summary="Erase a person's personal data (privacy request)")
 def erase_profile(request, profile_id: int):
-    return service.erase_profile(request.store, service.get_profile(request.store, profile_id))
+    return privacy.erase_profile(request.store, service.get_profile(request.store, profile_id))

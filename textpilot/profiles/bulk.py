@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from textpilot.profiles import consent as consent_rules
 from textpilot.profiles.models import ConsentBasis, ConsentEvent, Profile
-from textpilot.profiles.phones import phone_region
+from textpilot.common.phones import phone_region
 from textpilot.profiles.service import IDENTIFIERS, standing_opt_outs
 from textpilot.stores.models import Store
 

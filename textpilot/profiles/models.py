@@ -140,3 +140,20 @@ class ConsentEvent(StoreOwned):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("consent events are append-only evidence; they cannot be deleted")
+
+
+class ProfileIdentifier(StoreOwned):
+    """Every identifier a profile has had (phone, email, external id, visitor id), with when it
+    was first and last seen. A profile row holds only the current ones; an erase request must
+    also find the old ones (an email that `identify` overwrote still sits in stored webhooks)."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="identifier_history")
+    kind = models.CharField(max_length=16, help_text="phone, email, external_id or anonymous_id")
+    value = models.CharField(max_length=254)
+    first_seen_at = models.DateTimeField(default=utc_now)
+    last_seen_at = models.DateTimeField(default=utc_now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "profile", "kind", "value"], name="profile_identifier_unique"),
+        ]

@@ -8,14 +8,16 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from textpilot.common import privacy as privacy_registry
 from textpilot.common.errors import Conflict, FieldError, NotFound
 from textpilot.profiles import consent as consent_rules
+from textpilot.profiles import identifiers as identifier_history
 from textpilot.profiles.models import ConsentBasis, ConsentEvent, ConsentStatus, Gender, Profile
-from textpilot.profiles.phones import normalize_phone, phone_region
+from textpilot.common.phones import normalize_phone, phone_region
 from textpilot.stores.models import Store
 
 IDENTIFIERS = ("phone", "email", "external_id", "anonymous_id")
@@ -117,7 +119,9 @@ def create_profile(store: Store, **fields) -> Profile:
     _check_identifiers_free(store, clean)
     try:
         with transaction.atomic():
-            return Profile.objects.create(store=store, **clean)
+            profile = Profile.objects.create(store=store, **clean)
+            identifier_history.remember_profile(store, profile)
+            return profile
     except IntegrityError:
         # A concurrent insert won the race for the same identifier.
         _check_identifiers_free(store, clean)
@@ -134,6 +138,7 @@ def update_profile(store: Store, profile_id: int, **fields) -> Profile:
     for name, value in clean.items():
         setattr(profile, name, value)
     profile.save(update_fields=[*clean, "updated_at"])
+    identifier_history.remember_profile(store, profile, names=[name for name in clean if name in IDENTIFIERS])
     return profile
 
 
@@ -280,11 +285,12 @@ def standing_opt_outs(store: Store, profile_ids: list[int]) -> dict[int, str]:
 
 def consent_trail(store: Store, profile: Profile) -> QuerySet[ConsentEvent]:
     """Evidence of the profile and of every profile merged into it."""
-    merged_ids = _merged_ids(store, profile)
-    return ConsentEvent.objects.filter(store=store, profile_id__in=merged_ids).order_by("occurred_at", "id")
+    ids = merged_ids(store, profile)
+    return ConsentEvent.objects.filter(store=store, profile_id__in=ids).order_by("occurred_at", "id")
 
 
-def _merged_ids(store: Store, profile: Profile) -> list[int]:
+def merged_ids(store: Store, profile: Profile) -> list[int]:
+    """The profile's id and the ids of every profile merged into it (tombstones), oldest chain first."""
     ids, frontier = [profile.pk], [profile.pk]
     while frontier:
         frontier = list(Profile.objects.filter(store=store, merged_into_id__in=frontier).values_list("pk", flat=True))
@@ -330,6 +336,7 @@ def identify(store: Store, *, source: str = "api", **fields) -> tuple[Profile, b
                 for name, value in updates.items():
                     setattr(primary, name, value)
                 primary.save(update_fields=[*updates, "updated_at"])
+                identifier_history.remember_profile(store, primary, names=[name for name in updates if name in IDENTIFIERS])
             return primary, False
     raise AssertionError("unreachable")
 
@@ -353,13 +360,10 @@ def merge_profiles(store: Store, primary: Profile, other: Profile) -> Profile:
     """Fold `other` into `primary`: its events, orders and checkouts move over, its
     identifiers and missing fields are taken when primary has none, and it is kept as a
     tombstone (merged_into) so its consent evidence stays exactly as it was recorded."""
-    from textpilot.commerce import service as commerce
-    from textpilot.events import service as events
-
     if primary.store_id != store.pk or other.store_id != store.pk or primary.pk == other.pk:
         raise FieldError("profiles to merge must be two different profiles of this store", field="profile_id")
-    events.reassign_profile(store, other, primary)
-    commerce.reassign_profile(store, other, primary)
+    # Events, orders, texts… of `other` move to `primary` (each app registered how: common.privacy).
+    privacy_registry.repoint_everywhere(store, other.pk, primary.pk)
     taken = {name: getattr(other, name) for name in IDENTIFIERS if getattr(other, name) and not getattr(primary, name)}
     fill = {
         name: getattr(other, name)
@@ -378,90 +382,6 @@ def merge_profiles(store: Store, primary: Profile, other: Profile) -> Profile:
                                        [consent_rules.state_of(primary), consent_rules.state_of(other)])
     changes.update(sms_status=state.status, sms_status_at=state.status_at, sms_opted_out_at=state.opted_out_at)
     Profile.objects.filter(pk=primary.pk).update(**changes, updated_at=timezone.now())
-    commerce.refresh_profile_rollups(store, primary.pk)
+    identifier_history.remember(store, ((primary.pk, name, value) for name, value in taken.items()))
     primary.refresh_from_db()
     return primary
-
-
-# --- privacy: export and erase ------------------------------------------------------------
-
-def export_profile(store: Store, profile: Profile) -> dict:
-    """Everything stored about a person (their profile and every profile merged into it)."""
-    from django.forms.models import model_to_dict
-
-    from textpilot.commerce import service as commerce
-    from textpilot.delivery import service as delivery
-    from textpilot.events import service as events
-
-    ids = _merged_ids(store, profile)
-    person = model_to_dict(profile, exclude=["store", "merged_into"])
-    person.update(id=profile.pk, created_at=profile.created_at, updated_at=profile.updated_at, sms_status_at=profile.sms_status_at)
-    return {
-        "exported_at": timezone.now(),
-        "store": {"name": store.name, "slug": store.slug},
-        "profile": person,
-        "merged_profile_ids": ids[1:],
-        "consent": [
-            {
-                "channel": e.channel, "status": e.status, "phone": e.phone, "source": e.source, "keyword": e.keyword,
-                "ip_address": e.ip_address, "user_agent": e.user_agent, "consent_text": e.consent_text, "occurred_at": e.occurred_at,
-            }
-            for e in consent_trail(store, profile)
-        ],
-        "events": events.export_for_profiles(store, ids),
-        "messages": delivery.export_for_profiles(store, ids),
-        **commerce.export_for_profiles(store, ids),
-    }
-
-
-def _consent_phone_digest(store: Store, phone: str) -> str:
-    """Keyed hash of an erased number: proves consent for a number presented later, reveals nothing."""
-    import hashlib
-    import hmac
-
-    from django.conf import settings
-
-    key = hashlib.sha256(("consent-evidence:" + settings.SECRET_KEY).encode()).digest()
-    return "hmac:" + hmac.new(key, f"{store.pk}:{phone}".encode(), hashlib.sha256).hexdigest()[:40]
-
-
-@transaction.atomic
-def erase_profile(store: Store, profile: Profile) -> Profile:
-    """Erase a person's personal data (GDPR/CCPA request, Shopify customers/redact).
-
-    Identifiers, names, location and properties go; orders, events and rollups stay as
-    anonymous aggregates with personal fields scrubbed; consent evidence stays (the law asks
-    for it) with the phone replaced by a keyed hash. Stored webhook payloads and import
-    files that mention the person are redacted too."""
-    from textpilot.commerce import service as commerce
-    from textpilot.delivery import service as delivery
-    from textpilot.events import service as events
-
-    if profile.store_id != store.pk:
-        raise NotFound("no such profile in this store", field="profile_id")
-    ids = _merged_ids(store, profile)
-    people = list(Profile.objects.filter(pk__in=ids))
-    needles = {value for p in people for value in (p.phone, p.email, p.external_id) if value}
-    needles |= {event.phone for event in ConsentEvent.objects.filter(store=store, profile_id__in=ids) if event.phone}
-    phones = {n for n in needles if n.startswith("+")}
-
-    # Erasing a person also ends their consent, and the trail says so (under the number's keyed hash).
-    for person in people:
-        if person.phone and person.sms_status != ConsentStatus.UNSUBSCRIBED:
-            record_consent(store, person, ConsentStatus.UNSUBSCRIBED, "privacy_erase", basis=ConsentBasis.OBSERVED)
-    events.redact_for_profiles(store, ids, needles)
-    commerce.redact_for_profiles(store, ids)
-    delivery.redact_for_profiles(store, ids, phones)
-    events.redact_stored_payloads(store, needles, phones)
-    for phone in phones:
-        # The one sanctioned change to evidence rows: the number becomes its keyed hash.
-        models.QuerySet(ConsentEvent).filter(store=store, profile_id__in=ids, phone=phone).update(
-            phone=_consent_phone_digest(store, phone)
-        )
-    now = timezone.now()
-    Profile.objects.filter(pk__in=ids).update(
-        phone=None, email=None, external_id=None, anonymous_id=None, first_name="", last_name="", gender="",
-        city="", region="", latitude=None, longitude=None, timezone="", properties={}, erased_at=now, updated_at=now,
-    )
-    profile.refresh_from_db()
-    return profile

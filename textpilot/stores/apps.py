@@ -5,3 +5,8 @@ class StoresConfig(AppConfig):
     name = "textpilot.stores"
     label = "stores"
     verbose_name = "Stores"
+
+    def ready(self):
+        from textpilot.common import privacy
+
+        privacy.declare_not_personal("stores.Store", "the merchant's own sender number and support address, not a customer's")

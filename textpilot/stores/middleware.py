@@ -1,6 +1,9 @@
 """Sets request.store for dashboard requests: the store chosen in the session, if the user
-is a member of it, else their first store. API requests get their store from the API key."""
+is a member of it, else their first store; and the user's role in it (request.store_role,
+request.store_is_owner), which common.dashboard reads. API requests get their store from the
+API key."""
 from textpilot.stores import service
+from textpilot.stores.models import Membership
 
 SESSION_KEY = "textpilot_store_id"
 
@@ -10,11 +13,13 @@ class CurrentStoreMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.store = None
+        request.store, request.store_role, request.store_is_owner = None, None, False
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not request.path.startswith("/api/"):
-            stores = service.stores_for_user(user)
+            memberships = service.memberships_of(user)
             chosen = request.session.get(SESSION_KEY)
-            store = stores.filter(pk=chosen).first() if chosen else None
-            request.store = store or stores.first()
+            membership = (memberships.filter(store_id=chosen).first() if chosen else None) or memberships.first()
+            if membership is not None:
+                request.store, request.store_role = membership.store, membership.role
+                request.store_is_owner = membership.role == Membership.Role.OWNER
         return self.get_response(request)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from textpilot.common.phones import normalize_phone
 from textpilot.common.errors import Conflict, FieldError, NotFound
 from textpilot.stores.models import ApiKey, Membership, Store
 
@@ -51,8 +52,6 @@ def _validate_store_fields(fields: dict) -> dict:
                 raise FieldError("country must be a 2-letter ISO 3166 code", field="country")
             value = value.upper()
         if name == "sender_phone" and value:
-            from textpilot.profiles.phones import normalize_phone
-
             value = normalize_phone(value, default_region=clean.get("country") or fields.get("country") or "US", field="sender_phone", allow_short_code=True)
         clean[name] = value
     return clean
@@ -112,6 +111,13 @@ def stores_for_user(user):
     if not user.is_authenticated:
         return Store.objects.none()
     return Store.objects.filter(memberships__user=user).order_by("name")
+
+
+def memberships_of(user):
+    """The user's memberships with their stores, in the order the store switcher shows them."""
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user).select_related("store").order_by("store__name")
 
 
 def role_of(user, store: Store) -> str | None:

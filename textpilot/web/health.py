@@ -5,7 +5,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from textpilot.web import queue_status
+from textpilot.common import queue_status
 
 
 @require_GET

@@ -2,7 +2,7 @@
 from huey import crontab
 from huey.contrib.djhuey import periodic_task
 
-from textpilot.web.queue_status import record_worker_heartbeat
+from textpilot.common.queue_status import record_worker_heartbeat
 
 
 @periodic_task(crontab(minute="*"), name="web.worker_heartbeat")

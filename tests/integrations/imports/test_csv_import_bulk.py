@@ -10,7 +10,7 @@ from phonenumbers import PhoneNumberType
 
 from textpilot.profiles import bulk
 from textpilot.profiles.models import ConsentEvent, Profile
-from textpilot.profiles.phones import phone_region
+from textpilot.common.phones import phone_region
 
 
 @pytest.mark.parametrize("kind", [PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE])

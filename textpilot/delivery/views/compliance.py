@@ -10,7 +10,7 @@ from textpilot.common.errors import DomainError
 from textpilot.delivery import sending_rules, service
 from textpilot.delivery.forms import ComplianceForm
 from textpilot.delivery.models import ComplianceSettings
-from textpilot.web.views.common import dashboard_view, is_owner, page, require_owner
+from textpilot.common.dashboard import dashboard_view, is_owner, page, require_owner
 
 NAV = "compliance"
 

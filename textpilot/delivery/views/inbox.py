@@ -22,9 +22,9 @@ from textpilot.delivery.models import Direction, Kind, Origin
 from textpilot.delivery.optout_language import POSSIBLE_OPT_OUT
 from textpilot.delivery.views.common import profile_or_404
 from textpilot.profiles.models import ConsentStatus
-from textpilot.web.forms import StaffConsentForm
-from textpilot.web.views import staff_consent
-from textpilot.web.views.common import dashboard_view, page
+from textpilot.profiles.staff_consent_views import StaffConsentForm
+from textpilot.profiles import staff_consent_views as staff_consent
+from textpilot.common.dashboard import dashboard_view, page
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,7 @@ from textpilot.delivery import queries, sendability, service
 from textpilot.delivery.forms import MessageFilterForm
 from textpilot.delivery.models import Status
 from textpilot.delivery.views.common import is_htmx_partial
-from textpilot.web.views.common import dashboard_view, page
+from textpilot.common.dashboard import dashboard_view, page
 
 NAV = "messages"
 PER_PAGE = 50

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET, require_POST
 from textpilot.common.errors import DomainError, FieldError
 from textpilot.delivery import inbound, queries
 from textpilot.delivery.forms import PhoneForm
-from textpilot.profiles.phones import normalize_phone
-from textpilot.web.views.common import dashboard_view, page
+from textpilot.common.phones import normalize_phone
+from textpilot.common.dashboard import dashboard_view, page
 
 log = structlog.get_logger(__name__)
 

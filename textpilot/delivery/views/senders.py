@@ -13,7 +13,7 @@ from textpilot.common.errors import DomainError, NotFound
 from textpilot.delivery import service
 from textpilot.delivery.forms import SenderForm, TestSendForm
 from textpilot.delivery.models import Kind, Origin
-from textpilot.web.views.common import dashboard_view, is_owner, page, require_owner
+from textpilot.common.dashboard import dashboard_view, is_owner, page, require_owner
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from textpilot.common.errors import DomainError, FieldError, NotFound
 from textpilot.integrations.imports import csv_import
 from textpilot.integrations.imports.models import ImportJob
-from textpilot.web.views.common import dashboard_view, page
+from textpilot.common.dashboard import dashboard_view, page
 
 ACTIVE_NAV = "profiles"
 LIST_LIMIT = 50

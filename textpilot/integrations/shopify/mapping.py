@@ -20,7 +20,7 @@ from textpilot.events import service as events
 from textpilot.integrations.shopify import versions
 from textpilot.profiles import service as profiles
 from textpilot.profiles.models import ConsentBasis, ConsentEvent, ConsentStatus, Profile
-from textpilot.profiles.phones import normalize_phone
+from textpilot.common.phones import normalize_phone
 from textpilot.stores.models import Store
 
 logger = logging.getLogger("textpilot.shopify")

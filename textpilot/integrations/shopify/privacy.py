@@ -7,14 +7,17 @@
   payload is reduced to the Shopify ids, so no copy of the person stays with it.
 - shop/redact (48 h after the shop uninstalled the app): erase every profile that holds data
   from this shop, and drop the stored webhook payloads and object versions of the shop."""
+import json
 import logging
 
 from django.db.models import Q
 
 from textpilot.common.errors import NotFound
+from textpilot.common.privacy import Erasure
 from textpilot.integrations.shopify.models import WebhookDelivery
 from textpilot.integrations.shopify import versions
 from textpilot.integrations.shopify.mapping import ShopContext, identifiers, shopify_id
+from textpilot.profiles import privacy as profile_privacy
 from textpilot.profiles import service as profiles
 from textpilot.profiles.models import Profile
 from textpilot.stores.models import Store
@@ -44,7 +47,7 @@ def shop_profiles(store: Store):
 
 
 def build_exports(store: Store, customer: dict) -> list[dict]:
-    return [profiles.export_profile(store, profile) for profile in matching_profiles(store, customer)]
+    return [profile_privacy.export_profile(store, profile) for profile in matching_profiles(store, customer)]
 
 
 def data_request(ctx: ShopContext, payload: dict) -> bool:
@@ -64,7 +67,7 @@ def redact_customer(ctx: ShopContext, payload: dict, delivery_id: int | None = N
     customer = payload.get("customer") or {}
     people = matching_profiles(ctx.store, customer)
     for profile in people:
-        profiles.erase_profile(ctx.store, profile)
+        profile_privacy.erase_profile(ctx.store, profile)
     if delivery_id is not None:
         kept = {"redacted": True, "customer": {"id": customer.get("id")}, "orders_to_redact": payload.get("orders_to_redact") or []}
         WebhookDelivery.objects.filter(store=ctx.store, pk=delivery_id).update(payload=kept)
@@ -80,7 +83,7 @@ def redact_shop(ctx: ShopContext, payload: dict, delivery_id: int | None = None)
     # Ids first: erasing changes the very columns the selection filters on.
     ids = list(shop_profiles(store).values_list("pk", flat=True))
     for profile_id in ids:
-        profiles.erase_profile(store, profiles.get_profile(store, profile_id))
+        profile_privacy.erase_profile(store, profiles.get_profile(store, profile_id))
     logger.info("shopify shop redacted", extra={"store": store.slug, "profiles": len(ids)})
     return True
 
@@ -91,3 +94,17 @@ def export_for_request(store: Store, delivery_id: int) -> list[dict]:
     if delivery is None:
         raise NotFound("no such data request in this store", field="delivery_id")
     return build_exports(store, delivery.payload.get("customer") or {})
+
+
+# --- the registry's handlers (common.privacy; registered in ShopifyConfig.ready) --------------
+
+def erase_stored_webhooks(erasure: Erasure) -> int:
+    """Stored webhook payloads that mention the person are replaced by a stub; the newest-
+    version rows of their Shopify customer record are forgotten."""
+    redacted = 0
+    for delivery in WebhookDelivery.objects.filter(store=erasure.store).iterator(chunk_size=500):
+        if erasure.mentions(json.dumps(delivery.payload, default=str)):
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(payload={"redacted": True, "topic": delivery.topic})
+            redacted += 1
+    versions.forget_objects(erasure.store, "customer", erasure.needles)
+    return redacted

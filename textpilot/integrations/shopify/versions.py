@@ -47,3 +47,8 @@ def lock(store: Store, kind: str, external_id: str) -> None:
 def forget(store: Store) -> int:
     """Shop redacted: the versions say which objects existed, so they go too."""
     return ShopifyObjectVersion.objects.filter(store=store).delete()[0]
+
+
+def forget_objects(store: Store, kind: str, external_ids) -> int:
+    """A person erased: the versions of their Shopify objects (ids are personal identifiers)."""
+    return ShopifyObjectVersion.objects.filter(store=store, kind=kind, external_id__in=list(external_ids)).delete()[0]

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from textpilot.common.errors import DomainError, NotFound
 from textpilot.integrations.shopify.models import BackfillJob
 from textpilot.integrations.shopify import backfill, connections, privacy, processing
-from textpilot.web.forms import DashboardForm
-from textpilot.web.views.common import dashboard_view, is_owner, page, require_owner
+from textpilot.common.dashboard import DashboardForm
+from textpilot.common.dashboard import dashboard_view, is_owner, page, require_owner
 
 NAV = "integrations"
 

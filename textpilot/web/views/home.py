@@ -9,8 +9,8 @@ from textpilot.analytics import service as analytics
 from textpilot.commerce import service as commerce_service
 from textpilot.stores import service as stores_service
 from textpilot.stores.middleware import SESSION_KEY
-from textpilot.web import queue_status
-from textpilot.web.views.common import dashboard_view, page
+from textpilot.common import queue_status
+from textpilot.common.dashboard import dashboard_view, page
 
 OVERVIEW_DAYS = 30
 

@@ -1,7 +1,7 @@
 """Sections that arrive later: a clear "coming soon" page saying what each will do."""
 from django.http import Http404
 
-from textpilot.web.views.common import dashboard_view, page
+from textpilot.common.dashboard import dashboard_view, page
 
 SECTIONS = {
     "segments": {

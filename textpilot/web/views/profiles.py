@@ -13,11 +13,12 @@ from textpilot.common.errors import NotFound
 from textpilot.delivery import sendability
 from textpilot.delivery import service as delivery_service
 from textpilot.events import service as events_service
+from textpilot.profiles import privacy as profile_privacy
 from textpilot.profiles import service as profiles_service
 from textpilot.profiles.consent_proof import consent_proof_response
-from textpilot.web.forms import StaffConsentForm
-from textpilot.web.views import staff_consent
-from textpilot.web.views.common import dashboard_view, is_owner, page, require_owner
+from textpilot.profiles.staff_consent_views import StaffConsentForm
+from textpilot.profiles import staff_consent_views as staff_consent
+from textpilot.common.dashboard import dashboard_view, is_owner, page, require_owner
 
 PER_PAGE = 25
 DETAIL_EVENTS = 25
@@ -88,7 +89,7 @@ def profile_consent_proof(request, profile_id: int):
 def profile_export(request, profile_id: int):
     """Privacy request: everything about the person as a JSON download."""
     profile = _profile_or_404(request, profile_id)
-    response = JsonResponse(profiles_service.export_profile(request.store, profile), encoder=DjangoJSONEncoder,
+    response = JsonResponse(profile_privacy.export_profile(request.store, profile), encoder=DjangoJSONEncoder,
                             json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="profile-{profile.pk}-export.json"'
     response["Cache-Control"] = "no-store"
@@ -101,6 +102,6 @@ def profile_erase(request, profile_id: int):
     """Privacy request: erase personal data (owners only; consent evidence is kept, hashed)."""
     require_owner(request)
     profile = _profile_or_404(request, profile_id)
-    profiles_service.erase_profile(request.store, profile)
+    profile_privacy.erase_profile(request.store, profile)
     messages.success(request, "Personal data erased. Orders and events stay as anonymous totals; consent evidence is kept with the number hashed.")
     return redirect("web:profile", profile_id=profile.pk)

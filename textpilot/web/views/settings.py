@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from textpilot.common.errors import DomainError, NotFound
 from textpilot.stores import service as stores_service
 from textpilot.web.forms import ApiKeyForm, StoreSettingsForm
-from textpilot.web.views.common import dashboard_view, is_owner, page, require_owner
+from textpilot.common.dashboard import dashboard_view, is_owner, page, require_owner
 
 TIMEZONES = sorted(zoneinfo.available_timezones())
 

@@ -24,7 +24,7 @@ from textpilot.common.errors import DomainError
 from textpilot.delivery import inbound, service
 from textpilot.delivery.models import Status
 from textpilot.delivery.providers.kannel.provider import allowed_networks, provider_message_id
-from textpilot.events.ratelimit import client_ip
+from textpilot.common.http import client_ip
 from textpilot.stores.models import Store
 
 log = structlog.get_logger(__name__)

@@ -3,7 +3,7 @@
 Accepts every option of Huey's consumer (`--workers`, `--worker-type`, …)."""
 from huey.contrib.djhuey.management.commands.run_huey import Command as RunHueyCommand
 
-from textpilot.web.queue_status import record_worker_heartbeat
+from textpilot.common.queue_status import record_worker_heartbeat
 
 
 class Command(RunHueyCommand):

@@ -5,17 +5,56 @@ change is recorded, a flash says so) or render their page again with the form's 
 (status 422). Errors of the consent rules (`Conflict` when an opt-in is refused, a
 `FieldError` such as an erased number) are shown on the form, never a 500."""
 import structlog
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 
+from textpilot.common.dashboard import DashboardForm
 from textpilot.common.errors import DomainError
 from textpilot.profiles import staff_consent
 from textpilot.stores.models import Membership
-from textpilot.web.forms import StaffConsentForm
 
 log = structlog.get_logger(__name__)
 
 ROLES = (Membership.Role.OWNER, Membership.Role.STAFF)
+
+
+class StaffConsentForm(DashboardForm):
+    """Staff unsubscribe or resubscribe a customer (profile page, inbox). A reason is
+    required; a resubscribe also needs the box "the customer asked" ticked."""
+
+    UNSUBSCRIBE, RESUBSCRIBE = "unsubscribed", "subscribed"
+    CONFIRM_LABEL = "The customer asked to receive texts again"
+
+    status = forms.ChoiceField(choices=[(UNSUBSCRIBE, "Unsubscribe"), (RESUBSCRIBE, "Resubscribe")],
+                               widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Reason", max_length=500, required=True,
+        error_messages={"required": "a reason is required: say why (e.g. “asked by phone to stop”)",
+                        "max_length": "keep the reason to 500 characters (it has %(show_value)d)"},
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Why? e.g. “Asked by phone on May 3 to stop texts”"}),
+    )
+    confirmed = forms.BooleanField(label=CONFIRM_LABEL, required=False)
+
+    @classmethod
+    def for_profile(cls, profile, data=None, **kwargs):
+        """Unsubscribe unless the customer already is unsubscribed (then: resubscribe)."""
+        status = cls.RESUBSCRIBE if profile.sms_status == cls.UNSUBSCRIBE else cls.UNSUBSCRIBE
+        form = cls(data, initial={"status": status}, **kwargs)
+        if form.is_resubscribe:
+            form.fields["confirmed"].widget.attrs["required"] = True
+        return form
+
+    @property
+    def is_resubscribe(self) -> bool:
+        value = self.data.get("status") if self.is_bound else self.initial.get("status")
+        return value == self.RESUBSCRIBE
+
+    def clean(self):
+        data = super().clean()
+        if data.get("status") == self.RESUBSCRIBE and not data.get("confirmed"):
+            self.add_error("confirmed", "tick the box: only resubscribe a customer who asked to receive texts again")
+        return data
 
 
 def require_member(request) -> None:

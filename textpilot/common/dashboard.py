@@ -1,15 +1,19 @@
-"""Shared plumbing of dashboard views: the store guard, the role, rendering in store time."""
-from functools import wraps
+"""Shared plumbing of dashboard views: the store guard, the role, rendering in store time, and
+the base form. Every app's dashboard views use these, so they live at the bottom layer.
 
+`stores.middleware.CurrentStoreMiddleware` sets what a view needs on the request:
+`request.store`, `request.store_role` and `request.store_is_owner`; nothing here imports an app."""
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from textpilot.analytics.service import store_tz
-from textpilot.stores import service as stores_service
-from textpilot.stores.models import Membership
+from textpilot.common.errors import DomainError
 
 
 def dashboard_view(view):
@@ -22,8 +26,7 @@ def dashboard_view(view):
         store = getattr(request, "store", None)
         if store is None:
             return render(request, "web/no_store.html", {"active_nav": None})
-        request.store_role = stores_service.role_of(request.user, store)
-        with timezone.override(store_tz(store)):
+        with timezone.override(ZoneInfo(store.timezone or "UTC")):
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()
@@ -33,7 +36,7 @@ def dashboard_view(view):
 
 
 def is_owner(request) -> bool:
-    return getattr(request, "store_role", None) == Membership.Role.OWNER
+    return bool(getattr(request, "store_is_owner", False))
 
 
 def require_owner(request) -> None:
@@ -47,3 +50,23 @@ def page(request, template: str, active_nav: str | None, status: int = 200, **co
     # Pages that answer htmx with a fragment must not be cached as the full page (or vice versa).
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+class DashboardForm(forms.Form):
+    """Dashboard forms collect and type-check input only; the domain rules live in the
+    services, whose FieldError is shown next to its field."""
+
+    def add_domain_error(self, exc: DomainError) -> None:
+        field = exc.field if exc.field in self.fields else None
+        self.add_error(field, exc.message)
+
+    def mark_invalid(self) -> None:
+        """Pico styles inputs with aria-invalid; mark those with errors."""
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["aria-invalid"] = "true"
+                self.fields[name].widget.attrs["aria-describedby"] = f"{name}-error"
+
+    def make_read_only(self) -> None:
+        for field in self.fields.values():
+            field.disabled = True

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from textpilot.common.errors import FieldError
-from textpilot.profiles.phones import normalize_phone, phone_region, phone_timezones
+from textpilot.common.phones import normalize_phone, phone_region, phone_timezones
 
 
 @pytest.mark.parametrize(
