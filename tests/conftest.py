@@ -157,3 +157,25 @@ def sim_sender(store):
 
     return service.create_sender(store, name="Sim", provider="sim", from_number="+14155550100", number_type="short_code",
                                  options={"latency_ms": 0, "dlr_delay_s": 0})
+
+
+@pytest.fixture
+def hook_log(django_capture_on_commit_callbacks):
+    """Collects what every hook (common.hooks) announces, as (hook name, store id, records).
+    Use inside `with hook_log.committing():` so on-commit callbacks run in the test transaction."""
+    from textpilot.common import hooks
+
+    class HookLog(list):
+        def committing(self):
+            return django_capture_on_commit_callbacks(execute=True)
+
+        def of(self, name):
+            return [record for hook, _, batch in self if hook == name for record in batch]
+
+    log = HookLog()
+    listeners = {hook: (lambda store_id, batch, hook=hook: log.append((hook.name, store_id, batch))) for hook in hooks.ALL}
+    for hook, listener in listeners.items():
+        hook.connect(listener)
+    yield log
+    for hook, listener in listeners.items():
+        hook.disconnect(listener)

@@ -12,6 +12,7 @@ from django.db.models import Avg, Count, DecimalField, Max, Min, Q, Sum
 from django.utils import timezone
 
 from textpilot.commerce.models import COUNTED_PAYMENT_STATUSES, Checkout, Order, OrderLine, PaymentStatus, Product
+from textpilot.common import hooks
 from textpilot.common.errors import FieldError, NotFound
 from textpilot.profiles.models import Profile
 from textpilot.stores.models import Store
@@ -174,12 +175,19 @@ def record_order(
             OrderLine.objects.bulk_create(OrderLine(store=store, order=existing, **line) for line in clean_lines)
         for profile_id in {previous_profile_id, existing.profile_id} - {None}:
             refresh_profile_rollups(store, profile_id)
+        _announce(store, existing, created=False)
         return existing, False
     order = Order.objects.create(store=store, external_id=external_id, **values)
     OrderLine.objects.bulk_create(OrderLine(store=store, order=order, **line) for line in clean_lines)
     if order.profile_id:
         refresh_profile_rollups(store, order.profile_id)
+    _announce(store, order, created=True)
     return order, True
+
+
+def _announce(store: Store, order: Order, created: bool) -> None:
+    hooks.order_recorded.fire(store.pk, [hooks.OrderRecorded(order.pk, order.profile_id, order.total, order.currency,
+                                                             order.placed_at, created)])
 
 
 def _clean_line(store: Store, line: dict, index: int) -> dict:

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from textpilot.common import hooks
 from textpilot.common.privacy import Erasure
 from textpilot.common.errors import FieldError, NotFound
 from textpilot.events.models import Event
@@ -57,6 +58,7 @@ def record_event(
     except IntegrityError:
         # Same key inserted concurrently: the first writer wins.
         return Event.objects.get(store=store, idempotency_key=idempotency_key), False
+    hooks.events_recorded.fire(store.pk, [hooks.EventRecorded(event.pk, profile.pk, event.name, event.occurred_at)])
     return event, True
 
 

@@ -37,6 +37,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from textpilot.common import hooks
 from textpilot.messaging.models import ShortLink
 from textpilot.stores.models import Store
 
@@ -162,6 +163,7 @@ def record_click(link: ShortLink) -> bool:
                 {"url": link.target_url, "message_id": link.message_id, "link_code": link.code},
                 occurred_at=now, idempotency_key=f"{CLICK_EVENT}:{link.code}:{clicks}", source="short_link",
             )
+        hooks.link_clicked.fire(link.store_id, [hooks.LinkClicked(link.pk, link.message_id, link.profile_id, now)])
     log.info("links.clicked", store=link.store.slug, code=link.code, message_id=link.message_id, clicks=clicks)
     return True
 

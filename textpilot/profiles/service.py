@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from textpilot.common import hooks
 from textpilot.common import privacy as privacy_registry
 from textpilot.common.errors import Conflict, FieldError, NotFound
 from textpilot.profiles import consent as consent_rules
@@ -261,6 +262,8 @@ def record_consent(
         if (state.status, state.status_at, state.opted_out_at) != (current.sms_status, current.sms_status_at, current.sms_opted_out_at):
             Profile.objects.filter(pk=profile.pk).update(
                 sms_status=state.status, sms_status_at=state.status_at, sms_opted_out_at=state.opted_out_at)
+            if state.status != current.sms_status:
+                hooks.consent_changed.fire(store.pk, [hooks.ConsentChanged(profile.pk, channel, state.status, event.source, occurred_at)])
         profile.sms_status, profile.sms_status_at, profile.sms_opted_out_at = state.status, state.status_at, state.opted_out_at
     return event
 
