@@ -3,7 +3,7 @@
 A generated customers CSV (phones of 10 countries made by varying the last digits of
 phonenumbers' example mobile number, in E.164, spaced and US national formats; emails,
 names, tags, consent yes/no/blank with dates, two custom columns; ~1% bad phones, bad emails
-and duplicate rows) is uploaded with `csv_import.create_import` and imported by the
+and duplicate rows) is uploaded with `imports.service.create_import` and imported by the
 `imports.run_csv_import` task (Huey in immediate mode, so the real task code runs in the
 measured process). Each database run is a child process: its wall time and its own peak RSS
 are measured. The baseline, measured in the same run, is the bare cost of checking the same
@@ -94,7 +94,7 @@ import django
 django.setup()
 from huey.contrib.djhuey import HUEY
 HUEY.immediate = True  # the worker task runs inline, in this (measured) process
-from textpilot.integrations.imports import csv_import
+from textpilot.integrations.imports import runner, service
 from textpilot.integrations.imports.models import ImportJob
 from textpilot.profiles.models import ConsentEvent, Profile
 from textpilot.stores import service as stores
@@ -103,9 +103,9 @@ csv_path, out_path = sys.argv[1], sys.argv[2]
 store = stores.create_store("Bench Outdoors", slug="bench", timezone="America/New_York", country="US")
 started = time.perf_counter()
 with open(csv_path, "rb") as upload:
-    job = csv_import.create_import(store, upload, "customers.csv")
+    job = service.create_import(store, upload, "customers.csv")
 uploaded = time.perf_counter()
-csv_import.start_import(store, job.pk, job.mapping)  # the task runs on commit
+service.start_import(store, job.pk, job.mapping)  # the task runs on commit
 finished = time.perf_counter()
 me, helpers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 job = ImportJob.objects.get(pk=job.pk)
@@ -115,7 +115,7 @@ json.dump({
     "profiles": Profile.objects.filter(store=store).count(),
     "subscribed": Profile.objects.filter(store=store, sms_status="subscribed").count(),
     "consent_events": ConsentEvent.objects.filter(store=store).count(),
-    "mapping": job.mapping, "helpers": csv_import.IMPORT_HELPERS,
+    "mapping": job.mapping, "helpers": runner.IMPORT_HELPERS,
     "cpu_seconds": me.ru_utime + me.ru_stime, "helper_cpu_seconds": helpers.ru_utime + helpers.ru_stime,
 }, open(out_path, "w"))
 '''

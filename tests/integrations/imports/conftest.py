@@ -13,9 +13,9 @@ def data_dir(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def inline_checking(monkeypatch):
     """Rows are checked in the worker itself; tests that want helper processes ask for them."""
-    from textpilot.integrations.imports import csv_import
+    from textpilot.integrations.imports import runner
 
-    monkeypatch.setattr(csv_import, "IMPORT_HELPERS", 0)
+    monkeypatch.setattr(runner, "IMPORT_HELPERS", 0)
 
 
 def csv_upload(content, name="customers.csv") -> SimpleUploadedFile:
@@ -25,10 +25,10 @@ def csv_upload(content, name="customers.csv") -> SimpleUploadedFile:
 
 @pytest.fixture
 def upload():
-    from textpilot.integrations.imports import csv_import
+    from textpilot.integrations.imports import service
 
     def _upload(store, content, name="customers.csv"):
-        return csv_import.create_import(store, csv_upload(content, name), name)
+        return service.create_import(store, csv_upload(content, name), name)
 
     return _upload
 
@@ -36,13 +36,13 @@ def upload():
 @pytest.fixture
 def import_csv(upload, django_capture_on_commit_callbacks):
     """Upload, confirm the (suggested or given) mapping and let the worker task run."""
-    from textpilot.integrations.imports import csv_import
+    from textpilot.integrations.imports import service
     from textpilot.integrations.imports.models import ImportJob
 
     def _import(store, content, mapping=None, name="customers.csv"):
         job = upload(store, content, name)
         with django_capture_on_commit_callbacks(execute=True):
-            csv_import.start_import(store, job.pk, mapping if mapping is not None else job.mapping)
+            service.start_import(store, job.pk, mapping if mapping is not None else job.mapping)
         return ImportJob.objects.get(pk=job.pk)
 
     return _import

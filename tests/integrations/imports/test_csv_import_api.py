@@ -4,7 +4,7 @@ import csv
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from textpilot.integrations.imports import csv_import
+from textpilot.integrations.imports import storage
 from textpilot.integrations.imports.models import ImportJob
 from textpilot.profiles.models import Profile
 
@@ -99,7 +99,7 @@ def test_missing_file_field_and_oversized_body(client, api_key, monkeypatch):
     assert response.status_code == 422
     assert response.json()["detail"][0]["msg"] == "send the CSV as the multipart/form-data field 'file'"
 
-    monkeypatch.setattr(csv_import, "MAX_IMPORT_BYTES", 1000)
+    monkeypatch.setattr(storage, "MAX_IMPORT_BYTES", 1000)
     response = post_file(client, api_key, "phone\n" + "+14155552671\n" * 50_000)
     assert response.status_code == 413
     assert response.json()["detail"][0]["msg"] == "file is larger than the import limit of 1,000 bytes"

@@ -3,7 +3,7 @@ preview, start, progress partial, report, rejected rows, and store scoping."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from textpilot.integrations.imports import csv_import
+from textpilot.integrations.imports import service
 from textpilot.integrations.imports.models import ImportJob
 from textpilot.profiles.models import Profile
 
@@ -93,7 +93,7 @@ def test_wrong_encoding_is_shown_on_the_upload_page(owner_client, store):
 def test_failed_import_shows_the_error_and_can_be_retried(owner_client, store, django_capture_on_commit_callbacks):
     upload_page(owner_client)
     job = ImportJob.objects.get(store=store)
-    csv_import.start_import(store, job.pk, job.mapping)
+    service.start_import(store, job.pk, job.mapping)
     ImportJob.objects.filter(pk=job.pk).update(status="failed", error="OperationalError: database is locked")
     page = owner_client.get(f"/imports/{job.pk}/").content.decode()
     assert "Import stopped" in page and "OperationalError: database is locked" in page and "Retry" in page

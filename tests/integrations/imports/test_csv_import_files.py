@@ -2,7 +2,8 @@
 import pytest
 
 from textpilot.common.errors import DomainError, FieldError
-from textpilot.integrations.imports import csv_import
+from textpilot.integrations.imports import service, storage
+from textpilot.integrations.imports.mapping import suggest_mapping
 from textpilot.integrations.imports.models import ImportJob
 from textpilot.profiles.models import Profile
 
@@ -23,7 +24,7 @@ def test_latin1_file_is_refused_naming_the_byte_and_line(store, upload, data_dir
 
 
 def test_bad_byte_is_found_past_the_first_block(store, upload, data_dir, monkeypatch):
-    monkeypatch.setattr(csv_import, "READ_BLOCK", 16)
+    monkeypatch.setattr(storage, "READ_BLOCK", 16)
     rows = "".join(f"+1415555{2600 + n},name{n}\n" for n in range(10))
     error = refused(store, upload, ("phone,name\n" + rows).encode() + b"+14155552699,Z\xfcrich\n", data_dir)
     assert error.message.startswith("file is not UTF-8 (byte 0xFC at line 12)")
@@ -46,7 +47,7 @@ def test_unusable_files_are_refused_with_the_reason(store, upload, data_dir, con
 
 
 def test_file_over_the_size_limit_is_refused(store, upload, data_dir, monkeypatch):
-    monkeypatch.setattr(csv_import, "MAX_IMPORT_BYTES", 1024 * 1024)
+    monkeypatch.setattr(storage, "MAX_IMPORT_BYTES", 1024 * 1024)
     error = refused(store, upload, "phone\n" + "+14155552671\n" * 90_000, data_dir)
     assert (error.status_code, error.message) == (413, "file is larger than the import limit of 1 MB")
 
@@ -62,12 +63,12 @@ def test_file_over_the_size_limit_is_refused(store, upload, data_dir, monkeypatc
         ("Phone Number\n+14155552671\n", "utf-8", ","),
     ],
 )
-def test_encoding_and_delimiter_are_detected(store, upload, content, encoding, delimiter):
+def test_encoding_and_delimiter_are_detected(store, upload, data_dir, content, encoding, delimiter):
     job = upload(store, content)
     assert (job.encoding, job.delimiter, job.status) == (encoding, delimiter, ImportJob.Status.UPLOADED)
     assert job.columns[0] == "Phone Number"
     assert job.total_rows == content.count("\n") - 1
-    assert job.file_path.startswith(str(csv_import.settings.DATA_DIR / "imports" / str(store.pk)))
+    assert job.file_path.startswith(str(data_dir / "imports" / str(store.pk)))
 
 
 def test_bom_file_imports_its_first_column(store, import_csv):
@@ -78,7 +79,7 @@ def test_bom_file_imports_its_first_column(store, import_csv):
 def test_mapping_is_suggested_from_common_header_names():
     columns = ["Phone Number", "E-mail", "First Name", "Surname", "Customer ID", "Tags", "SMS Consent",
                "Consent Date", "Consent Source", "Accepts SMS Marketing", "Favourite Colour", "column_12"]
-    assert csv_import.suggest_mapping(columns) == {
+    assert suggest_mapping(columns) == {
         "Phone Number": "phone", "E-mail": "email", "First Name": "first_name", "Surname": "last_name",
         "Customer ID": "external_id", "Tags": "tags", "SMS Consent": "consent_status", "Consent Date": "consent_date",
         "Consent Source": "consent_source", "Accepts SMS Marketing": "property", "Favourite Colour": "property",
@@ -100,7 +101,7 @@ def test_mapping_is_suggested_from_common_header_names():
 def test_bad_mappings_are_refused_and_the_job_stays_unstarted(store, upload, mapping, field, message):
     job = upload(store, "Phone,Name\n+14155552671,Ann\n")
     with pytest.raises(FieldError) as caught:
-        csv_import.start_import(store, job.pk, mapping)
+        service.start_import(store, job.pk, mapping)
     assert caught.value.field == field
     assert caught.value.message.startswith(message)
     job.refresh_from_db()
@@ -115,7 +116,7 @@ def test_columns_left_out_of_the_mapping_are_skipped(store, import_csv):
 
 def test_preview_shows_clean_values_and_errors(store, upload):
     job = upload(store, "Phone Number,E-mail,SMS Consent\n(415) 555-2671,Ann@Example.com,yes\n12345,x,\n(415) 555-2671,,\n")
-    rows = csv_import.preview(store, job)
+    rows = service.preview(store, job)
     assert [row["row"] for row in rows] == [2, 3, 4]
     first = {cell["column"]: (cell["value"], cell["bad"]) for cell in rows[0]["cells"]}
     assert first == {"Phone Number": ("+14155552671", False), "E-mail": ("ann@example.com", False), "SMS Consent": ("subscribed", False)}

@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError
 from django.utils import timezone
 
-from textpilot.integrations.imports import csv_import
+from textpilot.integrations.imports import runner, service, storage
 from textpilot.integrations.imports.models import ImportJob
 from textpilot.profiles import bulk
 from textpilot.profiles.models import ConsentEvent, Profile
@@ -59,7 +59,7 @@ def queued(store, upload, created_at):
     job = upload(store, CONTENT)
     # Both runs judge against the same upload time, so their evidence texts/dates compare equal.
     ImportJob.objects.filter(pk=job.pk).update(created_at=created_at)
-    csv_import.start_import(store, job.pk, job.mapping)  # no worker: the test runs it
+    service.start_import(store, job.pk, job.mapping)  # no worker: the test runs it
     return ImportJob.objects.get(pk=job.pk)
 
 
@@ -82,10 +82,10 @@ def crash_on_third_call(monkeypatch, target, name):
 )
 def test_resume_after_a_crash_matches_an_uninterrupted_run(store, twin_store, upload, monkeypatch, where, helpers):
     """helpers=1: rows are checked in a helper process (spawned, like in production)."""
-    monkeypatch.setattr(csv_import, "IMPORT_HELPERS", helpers)
+    monkeypatch.setattr(runner, "IMPORT_HELPERS", helpers)
     uploaded_at = timezone.now() - timedelta(hours=1)
     reference = queued(twin_store, upload, uploaded_at)
-    csv_import.run_import(reference.pk, chunk_rows=CHUNK)
+    service.run_import(reference.pk, chunk_rows=CHUNK)
     expected = result(twin_store, reference)
 
     job = queued(store, upload, uploaded_at)
@@ -93,14 +93,14 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(store, twin_store, up
         if where == "while writing profiles":
             crash_on_third_call(patch, bulk, "upsert_profiles")
         else:
-            crash_on_third_call(patch, csv_import.RejectedRows, "append")
+            crash_on_third_call(patch, storage.RejectedRows, "append")
         with pytest.raises(RuntimeError, match="worker killed"):
-            csv_import.run_import(job.pk, chunk_rows=CHUNK)
+            service.run_import(job.pk, chunk_rows=CHUNK)
     job.refresh_from_db()
     assert (job.status, job.processed_rows, job.error) == (ImportJob.Status.FAILED, 6, "RuntimeError: worker killed")
     assert Profile.objects.filter(store=store, phone__isnull=False).count() == 5  # chunks 1-2: rows 2-7, one bad
 
-    csv_import.run_import(job.pk, chunk_rows=CHUNK)
+    service.run_import(job.pk, chunk_rows=CHUNK)
 
     counts, sample, profiles, consent, rejected = result(store, job)
     assert counts == expected[0] == (ImportJob.Status.COMPLETED, 14, 14, 10, 0, 4)
@@ -131,7 +131,7 @@ def test_a_concurrent_write_is_retried_without_duplicating_rejected_rows(store, 
         return original(*args, **kwargs)
 
     monkeypatch.setattr(bulk, "upsert_profiles", clash_once)
-    csv_import.run_import(job.pk, chunk_rows=CHUNK)
+    service.run_import(job.pk, chunk_rows=CHUNK)
     job.refresh_from_db()
     assert (job.status, job.imported_rows, job.rejected_rows) == (ImportJob.Status.COMPLETED, 10, 4)
     with open(job.rejected_file_path, encoding="utf-8") as file:
@@ -141,20 +141,20 @@ def test_a_concurrent_write_is_retried_without_duplicating_rejected_rows(store, 
 def test_a_job_held_by_a_live_run_or_finished_is_left_alone(store, upload):
     job = queued(store, upload, timezone.now())
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, heartbeat_at=timezone.now())
-    csv_import.run_import(job.pk)
+    service.run_import(job.pk)
     job.refresh_from_db()
     assert (job.status, job.processed_rows) == (ImportJob.Status.RUNNING, 0)
     assert not Profile.objects.exists()
-    assert csv_import.stalled_import_ids() == []
+    assert service.stalled_import_ids() == []
 
     # Its worker stops reporting: after the lease the job counts as stalled and is taken over.
-    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - csv_import.LEASE - timedelta(seconds=1))
-    assert csv_import.stalled_import_ids() == [job.pk]
-    csv_import.run_import(job.pk)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - runner.LEASE - timedelta(seconds=1))
+    assert service.stalled_import_ids() == [job.pk]
+    service.run_import(job.pk)
     job.refresh_from_db()
     assert (job.status, job.processed_rows) == (ImportJob.Status.COMPLETED, 14)
 
-    csv_import.run_import(job.pk)  # a second delivery of the task changes nothing
+    service.run_import(job.pk)  # a second delivery of the task changes nothing
     assert Profile.objects.count() == 10
 
 
@@ -162,7 +162,7 @@ def test_failed_import_is_retried_through_the_task(store, upload, monkeypatch, d
     job = queued(store, upload, timezone.now())
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error="RuntimeError: boom")
     with django_capture_on_commit_callbacks(execute=True):
-        csv_import.retry_import(store, job.pk)
+        service.retry_import(store, job.pk)
     job.refresh_from_db()
     assert (job.status, job.error, job.imported_rows) == (ImportJob.Status.COMPLETED, "", 10)
 
@@ -182,9 +182,9 @@ def test_rows_are_checked_in_the_worker_when_helpers_cannot_start(store, twin_st
             raise RuntimeError("can't start new process")
 
     reference = queued(twin_store, upload, timezone.now())
-    csv_import.run_import(reference.pk, chunk_rows=CHUNK)
-    monkeypatch.setattr(csv_import, "IMPORT_HELPERS", 1)
-    monkeypatch.setattr(csv_import, "ProcessPoolExecutor", NoProcesses)
+    service.run_import(reference.pk, chunk_rows=CHUNK)
+    monkeypatch.setattr(runner, "IMPORT_HELPERS", 1)
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", NoProcesses)
     job = queued(store, upload, reference.created_at)
-    csv_import.run_import(job.pk, chunk_rows=CHUNK)
+    service.run_import(job.pk, chunk_rows=CHUNK)
     assert result(store, job)[:3] == result(twin_store, reference)[:3]

@@ -8,7 +8,7 @@ from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
 from textpilot.common.errors import FieldError
-from textpilot.integrations.imports import csv_import
+from textpilot.integrations.imports import service
 
 router = Router(tags=["imports"])
 
@@ -90,7 +90,7 @@ class MappingIn(Schema):
 
 def _out(job, **extra) -> dict:
     data = {name: getattr(job, name) for name in ImportOut.model_fields if hasattr(job, name)}
-    data["progress_percent"] = csv_import.progress_percent(job)
+    data["progress_percent"] = service.progress_percent(job)
     data["rejected_csv_url"] = f"/api/v1/imports/{job.pk}/rejected.csv" if job.rejected_rows else None
     return {**data, **extra}
 
@@ -99,16 +99,16 @@ def _out(job, **extra) -> dict:
              openapi_extra=UPLOAD_BODY)
 def upload_import(request):
     # The size is checked from Content-Length before Django reads the body into a temp file.
-    csv_import.check_declared_size(request.META.get("CONTENT_LENGTH"))
+    service.check_declared_size(request.META.get("CONTENT_LENGTH"))
     try:
         upload = request.FILES.get("file")
     except MultiPartParserError as exc:
         raise FieldError(f"body is not valid multipart/form-data ({exc})", field="file") from None
     if upload is None:
         raise FieldError("send the CSV as the multipart/form-data field 'file'", field="file")
-    job = csv_import.create_import(request.store, upload, upload.name)
+    job = service.create_import(request.store, upload, upload.name)
     try:
-        rows = csv_import.preview(request.store, job)
+        rows = service.preview(request.store, job)
     except FieldError:
         rows = []  # the suggested mapping has no identifier column: the client must map one
     return Status(201, _out(job, preview=rows))
@@ -116,23 +116,23 @@ def upload_import(request):
 
 @router.get("/imports", response=list[ImportOut], summary="Imports of this store, newest first")
 def list_imports(request):
-    return [_out(job) for job in csv_import.list_imports(request.store)[:100]]
+    return [_out(job) for job in service.list_imports(request.store)[:100]]
 
 
 @router.get("/imports/{import_id}", response=ImportOut, summary="Status, progress and errors of an import")
 def get_import(request, import_id: int):
-    return _out(csv_import.get_import(request.store, import_id))
+    return _out(service.get_import(request.store, import_id))
 
 
 @router.post("/imports/{import_id}/mapping", response={202: ImportOut},
              summary="Set the column mapping (column -> phone, email, …, property, skip) and start the import")
 def set_mapping(request, import_id: int, payload: MappingIn):
-    return Status(202, _out(csv_import.start_import(request.store, import_id, payload.mapping)))
+    return Status(202, _out(service.start_import(request.store, import_id, payload.mapping)))
 
 
 @router.get("/imports/{import_id}/rejected.csv", summary="Rejected rows with an extra 'error' column",
             openapi_extra={"responses": {"200": {"content": {"text/csv": {}}}}})
 def rejected_rows(request, import_id: int):
-    path = csv_import.rejected_file(request.store, import_id)
+    path = service.rejected_file(request.store, import_id)
     return FileResponse(open(path, "rb"), as_attachment=True, filename=f"import-{import_id}-rejected.csv",
                         content_type="text/csv; charset=utf-8")

@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from textpilot.common.errors import DomainError, FieldError, NotFound
-from textpilot.integrations.imports import csv_import
+from textpilot.integrations.imports import service
 from textpilot.integrations.imports.models import ImportJob
 from textpilot.common.dashboard import dashboard_view, page
 
@@ -16,7 +16,7 @@ LIST_LIMIT = 50
 
 def _job_or_404(request, import_id: int) -> ImportJob:
     try:
-        return csv_import.get_import(request.store, import_id)
+        return service.get_import(request.store, import_id)
     except NotFound:
         raise Http404("no such import in this store") from None
 
@@ -31,18 +31,18 @@ def import_list(request):
     status, error = 200, None
     if request.method == "POST":
         try:
-            csv_import.check_declared_size(request.META.get("CONTENT_LENGTH"))
+            service.check_declared_size(request.META.get("CONTENT_LENGTH"))
             upload = request.FILES.get("file")
             if upload is None:
                 raise FieldError("choose a CSV file to upload", field="file")
-            job = csv_import.create_import(request.store, upload, upload.name, request.user)
+            job = service.create_import(request.store, upload, upload.name, request.user)
         except DomainError as exc:
             status, error = exc.status_code, exc.message
         else:
             return redirect("imports:detail", job.pk)
-    jobs = list(csv_import.list_imports(request.store)[:LIST_LIMIT])
+    jobs = list(service.list_imports(request.store)[:LIST_LIMIT])
     return page(request, "imports/import_list.html", ACTIVE_NAV, status=status, jobs=jobs, upload_error=error,
-                import_limit=csv_import.import_limit_text())
+                import_limit=service.import_limit_text())
 
 
 @require_GET
@@ -51,18 +51,18 @@ def import_detail(request, import_id: int):
     job = _job_or_404(request, import_id)
     if job.status == ImportJob.Status.UPLOADED:
         return _mapping_page(request, job, job.mapping)
-    return page(request, "imports/import_report.html", ACTIVE_NAV, job=job, percent=csv_import.progress_percent(job))
+    return page(request, "imports/import_report.html", ACTIVE_NAV, job=job, percent=service.progress_percent(job))
 
 
 def _mapping_page(request, job, mapping, status=200, error=None, template="imports/import_mapping.html"):
     try:
-        rows = csv_import.preview(request.store, job, mapping)
+        rows = service.preview(request.store, job, mapping)
     except DomainError as exc:  # e.g. no identifier column mapped yet: say so above an empty preview
         rows, error = [], error or exc.message
     columns = [
         {"index": index, "name": column, "target": mapping.get(column, "skip")} for index, column in enumerate(job.columns)
     ]
-    return page(request, template, ACTIVE_NAV, status=status, job=job, columns=columns, targets=csv_import.TARGETS,
+    return page(request, template, ACTIVE_NAV, status=status, job=job, columns=columns, targets=service.TARGETS,
                 rows=rows, mapping_error=error)
 
 
@@ -74,7 +74,7 @@ def import_mapping(request, import_id: int):
     if "preview" in request.POST:
         return _mapping_page(request, job, mapping, template="imports/import_preview.html")
     try:
-        csv_import.start_import(request.store, job.pk, mapping)
+        service.start_import(request.store, job.pk, mapping)
     except DomainError as exc:
         return _mapping_page(request, job, mapping, status=exc.status_code, error=exc.message)
     messages.success(request, f"Import of {job.original_filename} started.")
@@ -85,7 +85,7 @@ def import_mapping(request, import_id: int):
 @dashboard_view
 def import_progress(request, import_id: int):
     job = _job_or_404(request, import_id)
-    return page(request, "imports/import_progress.html", ACTIVE_NAV, job=job, percent=csv_import.progress_percent(job))
+    return page(request, "imports/import_progress.html", ACTIVE_NAV, job=job, percent=service.progress_percent(job))
 
 
 @require_POST
@@ -93,7 +93,7 @@ def import_progress(request, import_id: int):
 def import_retry(request, import_id: int):
     _job_or_404(request, import_id)
     try:
-        csv_import.retry_import(request.store, import_id)
+        service.retry_import(request.store, import_id)
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("imports:detail", import_id)
@@ -103,7 +103,7 @@ def import_retry(request, import_id: int):
 @dashboard_view
 def import_rejected(request, import_id: int):
     try:
-        path = csv_import.rejected_file(request.store, import_id)
+        path = service.rejected_file(request.store, import_id)
     except NotFound:
         raise Http404("this import has no rejected rows") from None
     return FileResponse(open(path, "rb"), as_attachment=True, filename=f"import-{import_id}-rejected.csv",
