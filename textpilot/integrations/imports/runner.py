@@ -4,15 +4,13 @@ profiles.bulk in one transaction together with the job's `processed_rows` cursor
 
 A crash therefore leaves no half-written chunk and a new run resumes at the first
 unprocessed row; a run whose job another run has taken over stops without writing."""
-import gc
 import logging
 import multiprocessing
-import threading
 import os
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import closing, contextmanager
+from contextlib import closing
 from datetime import timedelta
 from itertools import chain, islice
 
@@ -28,7 +26,6 @@ from textpilot.profiles import bulk
 logger = logging.getLogger("textpilot.imports")
 
 CHUNK_ROWS = 2000
-GC_THRESHOLD = 100_000
 FIRST_ANALYZE_ROWS = 10_000
 # Helper processes that check rows while the worker writes (0: check inline). One is enough
 # to overlap checking with writing; set TEXTPILOT_IMPORT_HELPERS=0 on a one-core machine.
@@ -51,8 +48,9 @@ def run_import(job_id: int, chunk_rows: int = CHUNK_ROWS) -> ImportJob | None:
     if job is None:
         return ImportJob.objects.filter(pk=job_id).first()
     try:
-        with fewer_gc_passes():
-            _run_chunks(job, chunk_rows)
+        # No GC tuning here: it is process-wide, so `textpilot worker` sets it once at start
+        # (web/management/commands/worker.py says why and what it saves).
+        _run_chunks(job, chunk_rows)
     except ImportSuperseded:
         return ImportJob.objects.get(pk=job_id)
     except Exception as exc:
@@ -65,30 +63,6 @@ def run_import(job_id: int, chunk_rows: int = CHUNK_ROWS) -> ImportJob | None:
     )
     job.refresh_from_db()
     return job
-
-
-@contextmanager
-def fewer_gc_passes():
-    """An import allocates millions of short-lived containers while up to millions of
-    identifiers stay alive for duplicate checks; at Python's default threshold (700) the
-    collector rescans them constantly (measured: 10-25% of an import). Raised while any
-    import runs in this process, then restored."""
-    global _gc_users, _gc_saved
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_saved = gc.get_threshold()
-            gc.set_threshold(GC_THRESHOLD, *_gc_saved[1:])
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_gc_saved)
-
-
-_gc_lock, _gc_users, _gc_saved = threading.Lock(), 0, gc.get_threshold()
 
 
 def _claim(job_id: int) -> ImportJob | None:
