@@ -87,6 +87,28 @@ def pid_exists(pid: int) -> bool:
     return True
 
 
+def start_serve(data_dir, env) -> tuple[subprocess.Popen, int, object]:
+    port, log_path = free_port(), data_dir / "serve.log"
+    # A session of its own, like a shell's foreground job: killpg is the terminal's Ctrl-C.
+    serve = subprocess.Popen([*TEXTPILOT, "serve", "--port", str(port)], env=env, stdout=open(log_path, "w"),
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for(lambda: http_status(f"http://127.0.0.1:{port}/healthz") == 200, 120, "the web server", serve, log_path)
+    return serve, port, log_path
+
+
+def end(serve: subprocess.Popen) -> None:
+    if serve.poll() is None:
+        os.killpg(serve.pid, signal.SIGKILL)
+        serve.wait()
+
+
+def assert_children_gone(output: str) -> None:
+    started = next(e for e in json_lines(output) if e["event"] == "serve.started")
+    gunicorn_workers = [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", output)]
+    assert len(gunicorn_workers) == 2
+    assert [pid for pid in [started["web"], started["dispatcher"], started["worker"], *gunicorn_workers] if pid_exists(pid)] == []
+
+
 def test_ctrl_c_stops_web_then_dispatcher_then_worker_cleanly(data_dir):
     env = child_env(data_dir)
     assert subprocess.run([*TEXTPILOT, "shell", "-c", SETUP], env=env, capture_output=True, text=True,
@@ -96,13 +118,9 @@ def test_ctrl_c_stops_web_then_dispatcher_then_worker_cleanly(data_dir):
     def value(sql: str):
         return db.execute(sql).fetchone()[0]
 
-    port, log_path = free_port(), data_dir / "serve.log"
-    # A session of its own, like a shell's foreground job: killpg below is the terminal's Ctrl-C.
-    serve = subprocess.Popen([*TEXTPILOT, "serve", "--port", str(port)], env=env, stdout=open(log_path, "w"),
-                             stderr=subprocess.STDOUT, start_new_session=True)
+    serve, port, log_path = start_serve(data_dir, env)
     idle = None
     try:
-        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/healthz") == 200, 120, "the web server", serve, log_path)
         assert http_status(f"http://127.0.0.1:{port}/healthz?token=sekrit-123", **{"X-Request-ID": "req-7"}) == 200
         wait_for(lambda: value("SELECT count(*) FROM delivery_simdelivery") >= 20, 120, "texts to go out", serve, log_path)
         idle = socket.create_connection(("127.0.0.1", port))  # opened, never used: a browser's preconnect
@@ -110,9 +128,7 @@ def test_ctrl_c_stops_web_then_dispatcher_then_worker_cleanly(data_dir):
         os.killpg(serve.pid, signal.SIGINT)
         code = serve.wait(timeout=90)
     finally:
-        if serve.poll() is None:
-            os.killpg(serve.pid, signal.SIGKILL)
-            serve.wait()
+        end(serve)
         if idle is not None:
             idle.close()
     output = log_path.read_text()
@@ -123,10 +139,7 @@ def test_ctrl_c_stops_web_then_dispatcher_then_worker_cleanly(data_dir):
     events = json_lines(output)
     steps = [(e["event"], e["child"]) for e in events if e["event"] in ("serve.stopping", "serve.stopped")]
     assert steps == [(step, child) for child in ("web", "dispatcher", "worker") for step in ("serve.stopping", "serve.stopped")]
-    started = next(e for e in events if e["event"] == "serve.started")
-    gunicorn_workers = [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", output)]
-    assert len(gunicorn_workers) == 2
-    assert [pid for pid in [started["web"], started["dispatcher"], started["worker"], *gunicorn_workers] if pid_exists(pid)] == []
+    assert_children_gone(output)
 
     # The dispatcher finished the batches in hand: every text the carrier took is recorded as
     # sent, none is left `sending` or leased, and the stop came while texts were still queued.
@@ -141,6 +154,27 @@ def test_ctrl_c_stops_web_then_dispatcher_then_worker_cleanly(data_dir):
     request = next(e for e in events if e["event"] == "request" and e.get("request_id") == "req-7")
     assert (request["method"], request["path"], request["status"], request["store"]) == ("GET", "/healthz", 200, None)
     assert request["duration_ms"] >= 0 and "sekrit" not in output
+
+
+def test_a_second_ctrl_c_kills_what_is_still_running(data_dir):
+    serve, port, log_path = start_serve(data_dir, child_env(data_dir))
+    try:
+        # The web server's graceful stop waits up to ~7 s for this idle connection: the
+        # second Ctrl-C lands while it is still stopping.
+        with socket.create_connection(("127.0.0.1", port)):
+            time.sleep(0.3)
+            os.killpg(serve.pid, signal.SIGINT)
+            wait_for(lambda: '"serve.stopping"' in log_path.read_text(), 30, "the stop to begin", serve, log_path)
+            time.sleep(0.5)
+            os.killpg(serve.pid, signal.SIGINT)
+            code = serve.wait(timeout=30)
+    finally:
+        end(serve)
+    output = log_path.read_text()
+    assert code == 1, output[-3000:]
+    killed = [(e["child"], e["reason"]) for e in json_lines(output) if e["event"] == "serve.killed"]
+    assert killed == [("web", "second interrupt"), ("dispatcher", "second interrupt"), ("worker", "second interrupt")]
+    assert_children_gone(output)
 
 
 def test_worker_prints_each_line_once(data_dir):

@@ -107,9 +107,9 @@ class Command(BaseCommand):
         sys.exit(0 if clean and not crashed else 1)
 
     def _on_signal(self, signum, frame):
+        # Only counted: writing to stderr here could interrupt a write in progress on it
+        # (a reentrant call). _stop logs what a second signal made it do.
         self.signals += 1
-        if self.signals == 2:
-            self.stderr.write("stopping at once (a second interrupt)")
 
     def _stop(self, procs: list[Child]) -> bool:
         """Each child in turn: its graceful signal, then up to its grace period. True when
