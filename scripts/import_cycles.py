@@ -2,6 +2,7 @@
 and exits 1 if there is one. `make test` runs it beside the import-linter layer contract:
 layers forbid imports upward; this also catches cycles inside one app."""
 import sys
+from pathlib import Path
 
 import grimp
 
@@ -51,6 +52,8 @@ def strongly_connected(graph, modules):
 
 
 def main() -> int:
+    # Check this tree, not whichever checkout the venv's editable install points at.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     graph = grimp.build_graph("textpilot")
     # Packages import their own submodules through __init__ by nature; look at modules only.
     modules = {m for m in graph.modules if not graph.find_children(m)}

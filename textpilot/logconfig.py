@@ -1,5 +1,19 @@
-"""Structured logging: structlog renders stdlib log records as key=value (console) or JSON."""
+"""Structured logging: structlog renders stdlib log records as key=value (console) or JSON.
+
+Everything goes through one handler on the root logger. Fields passed to a stdlib logger as
+`extra={...}` are kept (ExtraAdder), so `logger.info("x", extra={"n": 1})` and
+`structlog.get_logger().info("x", n=1)` print the same line."""
 import structlog
+
+# Django's request loggers attach the HttpRequest itself as `extra["request"]`; its repr
+# carries the query string (tokens, e-mail addresses), so it is never rendered.
+_UNLOGGED_EXTRA = ("request",)
+
+
+def _drop_unlogged_extra(logger, method_name, event_dict):
+    for key in _UNLOGGED_EXTRA:
+        event_dict.pop(key, None)
+    return event_dict
 
 
 def build_logging_config(level: str, fmt: str) -> dict:
@@ -26,13 +40,17 @@ def build_logging_config(level: str, fmt: str) -> dict:
             "structured": {
                 "()": structlog.stdlib.ProcessorFormatter,
                 "processors": [structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
-                "foreign_pre_chain": shared,
+                # Only records from stdlib loggers pass this chain (structlog's own events
+                # already carry their fields), so that is where `extra` is picked up.
+                "foreign_pre_chain": [*shared, structlog.stdlib.ExtraAdder(), _drop_unlogged_extra],
             }
         },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
-            "huey": {"level": level},
+            # Huey's consumer adds a handler of its own to "huey" unless one is there
+            # already; with ours only on root, every worker line was printed twice.
+            "huey": {"handlers": ["console"], "level": level, "propagate": False},
         },
     }

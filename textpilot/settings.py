@@ -93,6 +93,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "textpilot.web.middleware.RequestLogMiddleware",  # first: its duration covers the whole stack
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -103,7 +104,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "textpilot.stores.middleware.CurrentStoreMiddleware",
-    "textpilot.web.middleware.RequestLogMiddleware",
 ]
 
 ROOT_URLCONF = "textpilot.urls"

@@ -91,6 +91,15 @@ _CLAIMED_FIELDS = (
 )
 
 
+def release_leases(owner: str) -> int:
+    """Give back what `owner` claimed but never marked `sending` (a stop cancelled the batch
+    between claim and gate): due again at once, not after the lease. Texts already `sending`
+    keep their lease, since the provider may have them; orphan recovery decides those. Served
+    by the message_lease index (only leased rows are read)."""
+    return (Message.objects.filter(status=Status.QUEUED, lease_expires_at__isnull=False, lease_owner__startswith=f"{owner}:")
+            .update(lease_owner="", lease_expires_at=None))
+
+
 def senders_with_urgent(now: dt.datetime | None = None, limit: int = 100) -> list[int]:
     """Senders with a keyword reply (a STOP confirmation, HELP, START) due now. Read-only and
     served by a small partial index, so the dispatcher can ask many times a second."""

@@ -43,6 +43,10 @@ PACING_TICK_SECONDS = 0.02
 # Most a single provider call may take; kept well under the lease so a slow call ends
 # before another dispatcher may look at the message.
 CALL_TIMEOUT_SECONDS = min(30.0, claims.LEASE_SECONDS / 2)
+# How long a stopping dispatcher lets the batches in flight finish (pacing, provider calls,
+# recording) before cancelling them: a cancelled call may have reached the provider, and
+# its texts then wait for orphan recovery instead of being recorded at once.
+STOP_DRAIN_SECONDS = CALL_TIMEOUT_SECONDS + 5.0
 # How often the dispatcher looks for keyword replies (a STOP's confirmation) to send ahead
 # of every batch already claimed: one read of a small partial index.
 URGENT_POLL_SECONDS = 0.05
@@ -103,11 +107,15 @@ class Dispatcher:
                 except asyncio.TimeoutError:
                     pass
         finally:
-            for task in [*tasks.values(), urgent]:
+            running = [*tasks.values(), urgent]
+            if stop.is_set():  # lanes stop after the batch in hand: let them finish it
+                await asyncio.wait(running, timeout=STOP_DRAIN_SECONDS)
+            for task in running:
                 task.cancel()
-            await asyncio.gather(*tasks.values(), urgent, return_exceptions=True)
+            await asyncio.gather(*running, return_exceptions=True)
             await self.close()
-            log.info("dispatcher.stopped", owner=self.owner, sent=self.sent)
+            released = await asyncio.to_thread(_release_leases, self.owner)
+            log.info("dispatcher.stopped", owner=self.owner, sent=self.sent, released=released)
 
     async def _sender_loop(self, sender: Sender, stop: asyncio.Event) -> None:
         await asyncio.gather(*(self._sender_lane(sender, stop) for _ in range(LANES_PER_SENDER)))
@@ -350,6 +358,13 @@ def _close_thread_connections(executor: ThreadPoolExecutor) -> None:
 
     for future in [executor.submit(close_mine) for _ in range(threads)]:
         future.result()
+
+
+def _release_leases(owner: str) -> int:
+    try:
+        return claims.release_leases(owner)
+    finally:
+        connections.close_all()
 
 
 def _deliver_sim_receipts() -> int:

@@ -1,7 +1,8 @@
 """`textpilot dispatch`: the process that hands queued texts to providers (see delivery/dispatch.py).
 
 Run one per machine or more; several dispatchers on one database never send a message twice.
-SIGTERM/SIGINT stop it after the current batch (leases of anything unfinished simply expire)."""
+SIGTERM/SIGINT stop it after the batches in hand are sent and recorded; a claim a stop cut
+short is given back at once (see Dispatcher.run)."""
 import asyncio
 import signal
 
