@@ -105,9 +105,10 @@ class World:
         return (self.slug * 32)[:32]
 
 
-def build_world(client, store: Store, token: str, capture_on_commit) -> World:
+def build_world(client, store: Store, token: str, capture_on_commit, shopify_api: str) -> World:
     """Give `store` one of everything. `capture_on_commit` is pytest-django's
-    django_capture_on_commit_callbacks (the import worker starts on commit)."""
+    django_capture_on_commit_callbacks (the import worker starts on commit); `shopify_api`
+    the Admin API base URL its Shopify connection calls."""
     from textpilot.commerce import checkouts, products
     from textpilot.commerce import service as commerce
     from textpilot.delivery import inbound
@@ -187,7 +188,7 @@ def build_world(client, store: Store, token: str, capture_on_commit) -> World:
     # Shopify: a connection, a customer webhook processed (object version), a data request,
     # a failed delivery (to retry) and a failed backfill (to resume)
     put("connection", connections.connect_shop(store, shop_domain=world.shop_domain, access_token=f"shpat_{slug}",
-                                               webhook_secret=world.shopify_secret))
+                                               webhook_secret=world.shopify_secret, api_base_url=shopify_api))
     customer, _ = processing.accept_delivery(store, topic="customers/create", webhook_id=f"wh-{slug}-1", payload={
         "id": 7001, "email": f"shop@{slug}.test", "first_name": f"Shop{token}", "updated_at": "2025-01-01T00:00:00Z"})
     processing.process_delivery(customer.pk)
