@@ -1,5 +1,9 @@
 """Fixtures of the tenant-isolation tests: store A ("acme", the caller) and store B ("berlin",
-the target), each with one of everything (tenant_world.py)."""
+the target), each with one of everything (tenant_world.py).
+
+The two worlds take a second or two to build, and some 140 tests use them: they are built
+once per test module inside a transaction that is rolled back after the module, and each
+test runs in a savepoint of it (pytest-django's `db`), rolled back after the test."""
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,20 +33,23 @@ def refusing_shopify():
     thread.join(timeout=10)
 
 
-@pytest.fixture
-def world_a(client, store, django_capture_on_commit_callbacks, refusing_shopify):
+@pytest.fixture(scope="module")
+def module_worlds(django_db_setup, django_db_blocker, refusing_shopify):
+    from django.db import transaction
+    from django.test import Client
     from tenant_world import build_world
 
-    return build_world(client, store, "ACMEMARK", django_capture_on_commit_callbacks, shopify_api=refusing_shopify)
+    from textpilot.stores import service
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        client = Client()
+        acme = service.create_store("Acme Outdoors", slug="acme", timezone="America/New_York", currency="USD", country="US")
+        berlin = service.create_store("Berlin Boutique", slug="berlin", timezone="Europe/Berlin", currency="EUR", country="DE")
+        yield build_world(client, acme, "ACMEMARK", refusing_shopify), build_world(client, berlin, "BERLINMARK", refusing_shopify)
+        transaction.set_rollback(True)
 
 
 @pytest.fixture
-def world_b(client, other_store, django_capture_on_commit_callbacks, refusing_shopify):
-    from tenant_world import build_world
-
-    return build_world(client, other_store, "BERLINMARK", django_capture_on_commit_callbacks, shopify_api=refusing_shopify)
-
-
-@pytest.fixture
-def worlds(world_a, world_b):
-    return world_a, world_b
+def worlds(module_worlds, db):
+    """(A, B). `db` after `module_worlds`: the test's savepoint opens inside the worlds' transaction."""
+    return module_worlds

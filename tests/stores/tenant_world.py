@@ -65,28 +65,41 @@ def assert_unchanged(before: dict, store: Store, what: str) -> None:
 
 @dataclasses.dataclass
 class World:
-    """One store and the objects it owns (attributes named after what they are)."""
+    """One store and the objects it owns (attributes named after what they are).
 
-    store: Store
+    The worlds are built once per test module and each test runs in a savepoint that is
+    rolled back (conftest.py), so every attribute is read fresh from the database: what one
+    test changed, in the rows or in an instance it refreshed, never reaches the next."""
+
+    store_id: int
+    slug: str
     token: str
     raw_key: str = ""
     owner: object = None
-    objects: dict = dataclasses.field(default_factory=dict)
-    # Objects that are slow to make (an import run starts helper processes): made on first use.
+    rows: dict = dataclasses.field(default_factory=dict)  # name -> (model, pk)
+    # Objects that are slow to make (an import run starts helper processes): made on first
+    # use in a test, and again in a later test (the first one's were rolled back).
     later: dict = dataclasses.field(default_factory=dict)
 
-    def __getattr__(self, name):
-        objects, later = self.__dict__["objects"], self.__dict__["later"]
-        if name not in objects and name in later:
-            objects[name] = later.pop(name)()
-        try:
-            return objects[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def put(self, name: str, row) -> None:
+        self.rows[name] = (type(row), row.pk)
 
     @property
-    def slug(self) -> str:
-        return self.store.slug
+    def store(self) -> Store:
+        return Store.objects.get(pk=self.store_id)
+
+    def __getattr__(self, name):
+        rows, later = self.__dict__["rows"], self.__dict__["later"]
+        if name in rows:
+            model, pk = rows[name]
+            row = model._default_manager.filter(pk=pk).first()
+            if row is not None or name not in later:
+                return row
+        if name in later:
+            row = later[name]()
+            self.put(name, row)
+            return row
+        raise AttributeError(name)
 
     @property
     def shopify_secret(self) -> str:
@@ -105,10 +118,9 @@ class World:
         return (self.slug * 32)[:32]
 
 
-def build_world(client, store: Store, token: str, capture_on_commit, shopify_api: str) -> World:
-    """Give `store` one of everything. `capture_on_commit` is pytest-django's
-    django_capture_on_commit_callbacks (the import worker starts on commit); `shopify_api`
-    the Admin API base URL its Shopify connection calls."""
+def build_world(client, store: Store, token: str, shopify_api: str) -> World:
+    """Give `store` one of everything. `shopify_api` is the Admin API base URL its Shopify
+    connection calls; `client` a Django test client (imports are uploaded through the API)."""
     from textpilot.commerce import checkouts, products
     from textpilot.commerce import service as commerce
     from textpilot.delivery import inbound
@@ -120,8 +132,8 @@ def build_world(client, store: Store, token: str, capture_on_commit, shopify_api
     from textpilot.profiles import service as profiles
     from textpilot.stores import service as stores
 
-    world = World(store=store, token=token)
-    put = world.objects.__setitem__
+    world = World(store_id=store.pk, slug=store.slug, token=token)
+    put = world.put
     slug = store.slug
     stores.update_store_settings(store, domain=f"{slug}.example", sender_name=f"Brand{token}")
     api_key, world.raw_key = stores.create_api_key(store, f"key {token}")
@@ -174,7 +186,7 @@ def build_world(client, store: Store, token: str, capture_on_commit, shopify_api
                                                    from_phone=sender.from_number, body=message.body))
     put("inbound", inbound.receive_inbound(store, from_phone=PHONE, to_phone=sender.from_number, provider="sim",
                                            body=f"too many texts lol {token}", provider_message_id=f"in-{slug}-1"))
-    assert world.inbound.review_flag == "possible_opt_out", world.inbound.review_flag
+    assert world.inbound.review_flag == "possible_opt_out", world.inbound.review_flag  # for reply_not_opt_out
     # A Twilio and a Kannel sender, so their webhooks have someone to authenticate.
     put("twilio_sender", delivery.create_sender(
         store, name=f"Twilio {token}", provider="twilio", from_number="+14155550111", number_type="short_code",
@@ -207,13 +219,15 @@ def build_world(client, store: Store, token: str, capture_on_commit, shopify_api
     # CSV imports through the API: one waiting for its mapping; one run, with a rejected row
     # (made when a test first asks for it: the run takes seconds)
     put("import_waiting", _upload(client, world, f"phone,first_name\n+12125550150,Wait{token}\n"))
-    world.later["import_done"] = lambda: _imported(client, world, capture_on_commit)
+    world.later["import_done"] = lambda: _imported(client, world)
     return world
 
 
-def _imported(client, world: World, capture_on_commit):
+def _imported(client, world: World):
+    from django.test import TestCase
+
     job = _upload(client, world, f"phone,first_name\n+12125550151,Imp{world.token}\n12345,Bad{world.token}\n")
-    with capture_on_commit(execute=True):
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the import worker starts on commit
         started = client.post(f"/api/v1/imports/{job.pk}/mapping", json.dumps({"mapping": job.mapping}),
                               content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {world.raw_key}")
     assert started.status_code == 202, started.content

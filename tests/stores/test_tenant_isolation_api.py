@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -218,7 +219,7 @@ def _call(client, key: str, method: str, route: str, probe: Probe, world: World)
         return client.post(path, probe.files(world), **headers)
     if method == "GET":
         return client.get(path, probe.query(world) if probe.query else {}, **headers)
-    query = "?" + "&".join(f"{k}={v}" for k, v in probe.query(world).items()) if probe.query else ""
+    query = "?" + urlencode(probe.query(world)) if probe.query else ""
     body = json.dumps(probe.body(world) if probe.body else {})
     return client.generic(method, path + query, body, content_type="application/json", **headers)
 
