@@ -49,8 +49,11 @@ def receive_inbound(
     """Store an inbound text and act on it. A repeated webhook (same provider id) is stored once."""
     phone = normalize_phone(from_phone, default_region=store.country, field="from")
     body = (body or "")[:MAX_INBOUND_BODY]
+    # Provider ids are unique per store, not across stores: two stores' providers (or one
+    # store's own SMSC) may hand out the same id, and another store's text is no duplicate.
+    repeated = Message.objects.filter(store=store, provider=provider, provider_message_id=provider_message_id)
     if provider_message_id:
-        existing = Message.objects.filter(provider=provider, provider_message_id=provider_message_id).first()
+        existing = repeated.first()
         if existing is not None:
             return existing
     profile, _ = profiles.identify(store, phone=phone, source="inbound_sms")
@@ -66,7 +69,7 @@ def receive_inbound(
                 sent_at=timezone.now(), review_flag=review_flag,
             )
     except IntegrityError:  # the same webhook delivered twice at once
-        return Message.objects.get(provider=provider, provider_message_id=provider_message_id)
+        return repeated.get()
     keyword = keyword_of(body)
     log.info("message.inbound", store=store.slug, message_id=message.pk, keyword=keyword if len(keyword) <= 16 else "",
              verdict=verdict)

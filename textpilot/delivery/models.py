@@ -141,8 +141,10 @@ class Message(StoreOwned):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["store", "origin_key"], condition=Q(origin_key__isnull=False), name="message_unique_origin"),
+            # Per store: providers of different stores may hand out the same ids (an SMSC's
+            # counter), and one store must not be able to block another's texts by using them.
             models.UniqueConstraint(
-                fields=["provider", "provider_message_id"], condition=Q(provider_message_id__isnull=False),
+                fields=["store", "provider", "provider_message_id"], condition=Q(provider_message_id__isnull=False),
                 name="message_unique_provider_id",
             ),
         ]

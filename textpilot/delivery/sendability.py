@@ -55,6 +55,8 @@ def recipient_for(profile: Profile, phone: str | None = None) -> gate.Recipient:
 
 
 def profile_sendability(store: Store, profile: Profile, now: dt.datetime | None = None) -> Sendability:
+    # The gate would read this person's texts and consent: only for a profile of `store`.
+    profile.ensure_in(store, field="profile_id")
     now = now or _now()
     if not profile.phone:
         return Sendability(profile.pk, False, gate.SUPPRESS, "no_phone", "not sent: the profile has no phone number", now,

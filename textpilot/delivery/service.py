@@ -238,6 +238,8 @@ def send_message(
             if existing is not None:
                 return existing
     profile = _recipient(store, to, profile)
+    if sender is not None:  # another store's sender would send with that store's number and credentials
+        sender.ensure_in(store, field="sender_id")
     # A bad template is the caller's mistake: TemplateError is raised before anything is stored.
     template = compile_template(body) if render else None
     sender = sender or default_sender(store)

@@ -39,6 +39,7 @@ def _times(moment: datetime | None, zone: ZoneInfo) -> dict | None:
 
 
 def consent_proof_context(store: Store, profile: Profile, now: datetime | None = None) -> dict:
+    profile.ensure_in(store, field="profile_id")
     zone = _zone(store)
     events = list(service.consent_trail(store, profile))
     sms_events = [event for event in events if event.channel == ConsentEvent.Channel.SMS]

@@ -21,6 +21,7 @@ from textpilot.stores.models import Store
 
 def export_profile(store: Store, profile: Profile) -> dict:
     """Everything stored about a person (their profile and every profile merged into it)."""
+    profile.ensure_in(store, field="profile_id")
     ids = merged_ids(store, profile)
     person = model_to_dict(profile, exclude=["store", "merged_into"])
     person.update(id=profile.pk, created_at=profile.created_at, updated_at=profile.updated_at, sms_status_at=profile.sms_status_at)

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from textpilot.common.errors import NotFound
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -49,6 +51,12 @@ class StoreOwned(models.Model):
 
     class Meta:
         abstract = True
+
+    def ensure_in(self, store: Store, field: str) -> None:
+        """Refuse (404, naming `field`) a row of another store handed to a service of
+        `store`: services that take a model instance, not an id, check it with this."""
+        if self.store_id != store.pk:
+            raise NotFound(f"no such {self._meta.verbose_name} in this store", field=field)
 
 
 class Membership(models.Model):
