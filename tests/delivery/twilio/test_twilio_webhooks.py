@@ -65,7 +65,9 @@ def test_bad_signature_is_refused_and_nothing_changes(client, sent, how, caplog)
     assert "X-Twilio-Signature" in response.json()["detail"]
     sent.refresh_from_db()
     assert sent.status == Status.SENT and not DeliveryReport.objects.exists()
-    assert any("twilio.webhook.signature_refused" in record.getMessage() for record in caplog.records)
+    [refused] = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg.get("event") == "webhook.refused"]
+    # The log line an operator needs to fix a misconfigured public URL: which provider, which URL was checked.
+    assert refused["provider"] == "twilio" and refused["url"] == "http://testserver" + STATUS_PATH
 
 
 def test_bad_signature_on_inbound_stores_nothing(client, store, twilio_sender, subscribed):
