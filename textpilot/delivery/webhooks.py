@@ -27,6 +27,7 @@ from __future__ import annotations
 import structlog
 from django.db import transaction
 from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
 from textpilot.common.errors import DomainError, NotFound
@@ -68,6 +69,7 @@ def _handle(request, provider_name: str, store_slug: str, kind: str):
         return HttpResponseNotAllowed(cls.webhook_methods)
     context = {"provider": cls.name, "kind": kind, "store": store_slug}
     try:
+        _read_form(request)
         store, provider = _verified(request, cls, store_slug, kind, context)
         try:
             records = provider.parse_receipts(request) if kind == RECEIPT else provider.parse_inbound(request, store.country)
@@ -79,6 +81,15 @@ def _handle(request, provider_name: str, store_slug: str, kind: str):
             log.info("webhook.bad_request", **context, detail=answer.detail)
         return _error(answer.status, answer.detail)
     return provider.webhook_response(kind, messages) or _default_answer(kind, messages)
+
+
+def _read_form(request) -> None:
+    """Parse a POST body now, so a broken one is a 400 that says so (verification reads it)."""
+    if request.method == "POST":
+        try:
+            request.POST
+        except MultiPartParserError as exc:
+            raise _Answer(400, f"the request body can't be read as a form: {exc}") from None
 
 
 def _verified(request, cls: type[Provider], store_slug: str, kind: str, context: dict) -> tuple[Store, Provider]:

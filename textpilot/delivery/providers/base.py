@@ -118,6 +118,19 @@ class WebhookMalformed(Exception):
         self.detail, self.field = detail, field
 
 
+# Message ids are 64-bit: a bigger number is no id of ours (and would overflow the query).
+MAX_MESSAGE_ID = 2**63 - 1
+
+
+def webhook_message_id(value: str, field: str = "mid") -> int:
+    """Our message id as a webhook hands it back (ASCII digits only: "²".isdigit() is True),
+    or WebhookMalformed naming `field`."""
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_MESSAGE_ID:
+        raise WebhookMalformed(f"{field} must be a message id", field=field)
+    return int(value)
+
+
 def webhook_phone(value: str, field: str, region: str | None) -> str:
     """A number from a webhook in E.164 (national numbers read in the store's `region`), or
     WebhookMalformed naming the parameter."""

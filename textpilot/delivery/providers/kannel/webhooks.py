@@ -17,7 +17,8 @@ from urllib.parse import unquote_to_bytes
 
 from textpilot.delivery.models import Status
 from textpilot.delivery.providers.base import (
-    INBOUND, RECEIPT, InboundText, Receipt, WebhookMalformed, WebhookRefused, our_number, webhook_phone,
+    INBOUND, RECEIPT, InboundText, Receipt, WebhookMalformed, WebhookRefused, our_number, webhook_message_id,
+    webhook_phone,
 )
 from textpilot.events.ratelimit import client_ip
 
@@ -62,15 +63,15 @@ class KannelWebhooks:
 
     def parse_receipts(self, request) -> list[Receipt]:
         raw_mid, raw_status = _param(request, "mid"), _param(request, "status")
-        if not raw_mid.isdigit():
-            raise WebhookMalformed("mid must be our message id", field="mid")
-        if not raw_status.isdigit() or int(raw_status) not in DLR_STATUS:
+        message_id = webhook_message_id(raw_mid)
+        kannel_status = int(raw_status) if raw_status.isascii() and raw_status.isdigit() else None
+        if kannel_status not in DLR_STATUS:
             raise WebhookMalformed(f"status must be one of {sorted(DLR_STATUS)} (Kannel's %d)", field="status")
-        kannel_status, answer = int(raw_status), _param(request, "answer")[:MAX_ANSWER_CHARS]
+        answer = _param(request, "answer")[:MAX_ANSWER_CHARS]
         status = DLR_STATUS[kannel_status]
         failed = status in (Status.UNDELIVERED, Status.FAILED)
         return [Receipt(
-            status=status, provider_message_id=provider_message_id(int(raw_mid)), message_id=int(raw_mid),
+            status=status, provider_message_id=provider_message_id(message_id), message_id=message_id,
             error_code=str(kannel_status) if failed else "", reason=f"kannel: {answer or 'no answer'}" if failed else "",
             raw={"mid": raw_mid, "status": kannel_status, "answer": answer, "smsc_message_id": _param(request, "fid")[:100]},
         )]

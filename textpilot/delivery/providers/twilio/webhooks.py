@@ -18,7 +18,8 @@ from decimal import Decimal, InvalidOperation
 
 from textpilot.delivery.models import Status
 from textpilot.delivery.providers.base import (
-    INBOUND, RECEIPT, InboundText, Receipt, WebhookMalformed, WebhookRefused, our_number, webhook_phone,
+    INBOUND, RECEIPT, InboundText, Receipt, WebhookMalformed, WebhookRefused, our_number, webhook_message_id,
+    webhook_phone,
 )
 from textpilot.delivery.providers.twilio import signatures
 
@@ -41,6 +42,7 @@ ERROR_REASONS = {
     "30008": "unknown error",
 }
 MAX_MEDIA = 10  # Twilio forwards at most 10 attachments per inbound text
+MAX_PRICE = Decimal(100_000)  # Message.actual_cost holds 10 digits, 5 of them decimals
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
@@ -67,16 +69,13 @@ class TwilioWebhooks:
         if status is None:
             raise WebhookMalformed(f"MessageStatus {twilio_status!r} is not an outbound message status; "
                                    f"expected one of {', '.join(STATUS_MAP)}", field="MessageStatus")
-        message_id = None
-        if request.GET.get("mid"):
-            try:
-                message_id = int(request.GET["mid"])
-            except ValueError:
-                raise WebhookMalformed("mid must be a message id", field="mid") from None
+        message_id = webhook_message_id(request.GET["mid"]) if request.GET.get("mid") else None
         try:
             cost = _price(params.get("Price"))
         except InvalidOperation:
             raise WebhookMalformed(f"Price {params.get('Price')!r} is not an amount", field="Price") from None
+        if cost is not None and cost >= MAX_PRICE:
+            raise WebhookMalformed(f"Price {params.get('Price')!r} is more than a text can cost", field="Price")
         error_code = (params.get("ErrorCode") or "").strip()
         reason = f"twilio {error_code}: {ERROR_REASONS.get(error_code, 'see the Twilio error reference')}" if error_code else ""
         return [Receipt(status=status, provider_message_id=sid, message_id=message_id, error_code=error_code, reason=reason,
