@@ -352,7 +352,9 @@ def apply_delivery_report(
     if status not in (Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.FAILED):
         raise FieldError(f"unknown delivery status {status!r}", field="status")
     now = occurred_at or timezone.now()
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction (a batch of receipts): a failure
+    # here aborts the caller's whole batch anyway, and a savepoint costs two round trips.
+    with transaction.atomic(savepoint=False):
         messages = Message.objects.select_for_update().filter(store=store, direction=Direction.OUTBOUND)
         message = None
         if message_id is not None:
