@@ -25,7 +25,6 @@ Nothing is written unless the call is verified and every record in it can be wri
 from __future__ import annotations
 
 import structlog
-from django.db import transaction
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
@@ -118,17 +117,11 @@ def _verified(request, cls: type[Provider], store_slug: str, kind: str, context:
 
 
 def _write(store: Store, provider: str, kind: str, records: list) -> list:
+    """One transaction (delivery.receiving opens it): every record of the call, or none."""
     try:
-        with transaction.atomic():
-            if kind == INBOUND:
-                return receiving.record_inbound(store, provider, records)
-            messages = receiving.record_receipts(store, provider, records)
-            for receipt, message in zip(records, messages):
-                # The provider handed back one of our ids (it got it from us): a text this
-                # store doesn't have is another store's or made up. Refused, nothing kept.
-                if message is None and receipt.message_id is not None:
-                    raise NotFound(f"no message {receipt.message_id} in this store", field="mid")
-            return messages
+        if kind == INBOUND:
+            return receiving.record_inbound(store, provider, records)
+        return receiving.record_receipts(store, provider, records, require_known_ids=True)
     except DomainError as exc:
         detail = f"{exc.field}: {exc.message}" if exc.field and not isinstance(exc, NotFound) else exc.message
         raise _Answer(404 if isinstance(exc, NotFound) else 400, detail) from None
