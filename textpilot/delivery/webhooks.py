@@ -34,6 +34,7 @@ from textpilot.delivery import receiving, service
 from textpilot.delivery.providers.base import (
     INBOUND, RECEIPT, Provider, ProviderConfigError, WebhookMalformed, WebhookRefused, provider_class,
 )
+from textpilot.stores import service as stores
 from textpilot.stores.models import Store
 
 log = structlog.get_logger(__name__)
@@ -95,9 +96,10 @@ def _verified(request, cls: type[Provider], store_slug: str, kind: str, context:
     """The store, and the provider of the first of its senders that verifies the call. A
     store may have several senders of one provider (two Twilio accounts, Kannel gateways
     with their own tokens): any of them may have made it."""
-    store = Store.objects.filter(slug=store_slug).first()
-    if store is None:
-        raise _Answer(404, "no such store")
+    try:
+        store = stores.get_store(store_slug)
+    except NotFound:
+        raise _Answer(404, "no such store") from None
     senders = list(service.list_senders(store).filter(provider=cls.name).order_by("id"))
     if not senders:
         raise _Answer(404, f"this store has no {cls.label} sender")

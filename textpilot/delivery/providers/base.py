@@ -22,6 +22,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from textpilot.common.errors import DomainError
+from textpilot.profiles.phones import normalize_phone
+
 # The two kinds of webhook a provider may take.
 RECEIPT, INBOUND = "receipt", "inbound"
 
@@ -95,7 +98,6 @@ class InboundText:
     body: str
     provider_message_id: str | None = None  # a repeated webhook with the same id is stored once
     media_urls: tuple[str, ...] = ()
-    occurred_at: dt.datetime | None = None
 
 
 class WebhookRefused(Exception):
@@ -134,9 +136,6 @@ def webhook_message_id(value: str, field: str = "mid") -> int:
 def webhook_phone(value: str, field: str, region: str | None) -> str:
     """A number from a webhook in E.164 (national numbers read in the store's `region`), or
     WebhookMalformed naming the parameter."""
-    from textpilot.common.errors import DomainError
-    from textpilot.profiles.phones import normalize_phone
-
     try:
         return normalize_phone(value, default_region=region or None, field=field)
     except DomainError as exc:
@@ -147,9 +146,6 @@ def our_number(value: str, region: str | None) -> str:
     """Our own number as a webhook names it: E.164 when it is a phone number (Kannel's %P may
     come without its +), else as given: a short code or an alphanumeric sender id is stored
     that way on the sender."""
-    from textpilot.common.errors import DomainError
-    from textpilot.profiles.phones import normalize_phone
-
     value = (value or "").strip()
     try:
         return normalize_phone(value, default_region=region or None, field="to", allow_short_code=True) if value else ""
