@@ -127,10 +127,26 @@ def _find(message_id: int) -> str | None:
     return SimDelivery.objects.filter(client_ref=str(message_id)).values_list("provider_message_id", flat=True).first()
 
 
+# Receipts posted per transaction. One transaction for all that are due held SQLite's write
+# lock for seconds (2,000 receipts at ~130/s) and starved other writers: a customer's STOP
+# waited behind the carrier's receipts (tests/delivery/test_optout_race.py caught it).
+RECEIPTS_PER_TRANSACTION = 25
+
+
 def deliver_due_receipts(now: dt.datetime | None = None, limit: int = 2000) -> int:
     """The simulated carrier posting the receipts due by `now` (synchronous). They go the way
     every provider's receipts go, as `Receipt` records through `delivery.receiving`; a row is
-    marked posted in the same transaction, so each receipt is posted exactly once."""
+    marked posted in the transaction that posts it, so each receipt is posted exactly once."""
+    posted, now = 0, now or timezone.now()
+    while posted < limit:
+        done = _post_some(now, min(RECEIPTS_PER_TRANSACTION, limit - posted))
+        if not done:
+            break
+        posted += done
+    return posted
+
+
+def _post_some(now: dt.datetime, count: int) -> int:
     from django.db import transaction
 
     from textpilot.delivery import receiving
@@ -139,10 +155,9 @@ def deliver_due_receipts(now: dt.datetime | None = None, limit: int = 2000) -> i
 
     with transaction.atomic():
         # Locked and skipped: two dispatchers never post the same receipt (PostgreSQL; SQLite
-        # has one writer at a time anyway).
+        # transactions are IMMEDIATE, one writer at a time).
         due = list(SimDelivery.objects.select_for_update(skip_locked=True)
-                   .filter(receipt_sent_at__isnull=True, receipt_due_at__lte=now or timezone.now())
-                   .order_by("receipt_due_at")[:limit])
+                   .filter(receipt_sent_at__isnull=True, receipt_due_at__lte=now).order_by("receipt_due_at")[:count])
         by_store: dict[int, list] = {}
         for row in due:
             by_store.setdefault(row.store_id, []).append(row)
