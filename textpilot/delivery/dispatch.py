@@ -100,7 +100,7 @@ class Dispatcher:
                     if sender.pk not in tasks or tasks[sender.pk].done():
                         tasks[sender.pk] = asyncio.create_task(self._sender_loop(sender, stop))
                 await self.recover_orphans()
-                await self._db(_deliver_sim_receipts)
+                await self._db(_provider_housekeeping, senders)
                 await self._db(record_dispatcher_heartbeat)
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=SENDER_REFRESH_SECONDS)
@@ -170,7 +170,7 @@ class Dispatcher:
             senders = await self._db(lambda: list(Sender.objects.filter(active=True).select_related("store")))
             handled = sum(await asyncio.gather(*(self.dispatch_sender_once(s) for s in senders)))
             await self.recover_orphans()
-            await self._db(_deliver_sim_receipts)
+            await self._db(_provider_housekeeping, senders)
             total += handled
             if not handled:
                 break
@@ -367,10 +367,18 @@ def _release_leases(owner: str) -> int:
         connections.close_all()
 
 
-def _deliver_sim_receipts() -> int:
-    from textpilot.delivery.providers.sim.provider import deliver_due_receipts
+def _provider_housekeeping(senders: list[Sender]) -> int:
+    """Each provider with an active sender does its own housekeeping (`Provider.periodic`:
+    the sim posts its due receipts), once per provider; one failing doesn't stop the others."""
+    from textpilot.delivery.providers.base import provider_class
 
-    return deliver_due_receipts()
+    done, now = 0, timezone.now()
+    for name in sorted({sender.provider for sender in senders}):
+        try:
+            done += provider_class(name).periodic(now)
+        except Exception:
+            log.exception("dispatcher.periodic_failed", provider=name)
+    return done
 
 
 def dispatch_until_idle(max_seconds: float = 60.0, **kwargs) -> int:

@@ -354,7 +354,10 @@ def apply_delivery_report(
     if status not in (Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.FAILED):
         raise FieldError(f"unknown delivery status {status!r}", field="status")
     now = occurred_at or timezone.now()
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction (receiving.record_receipts, a
+    # batch): the batch is all or nothing anyway, and a savepoint costs two round trips per
+    # receipt. (A caller inside a transaction can't catch a database error from here and go on.)
+    with transaction.atomic(savepoint=False):
         messages = Message.objects.select_for_update().filter(store=store, direction=Direction.OUTBOUND)
         message = None
         if message_id is not None:

@@ -1,13 +1,14 @@
-"""Provider webhooks: each provider folder with a `urls.py` is served at /webhooks/<provider>/."""
-import importlib
-import importlib.util
-import pkgutil
+"""Provider webhooks, mounted at /webhooks/ (textpilot/urls.py): one generic view per kind
+for every provider (webhooks.py). `status` and `dlr` are older names of `receipt`, kept
+because they are in use: the dispatcher builds …/status?mid=… status callbacks and Kannel
+configurations carry …/dlr."""
+from django.urls import re_path
 
-from django.urls import include, path
+from textpilot.delivery import webhooks
 
-from textpilot.delivery import providers
+_PREFIX = r"^(?P<provider>[a-z][a-z0-9_]*)/(?P<store_slug>[-\w]+)/"
 
-urlpatterns = []
-for _module in pkgutil.iter_modules(providers.__path__):
-    if _module.ispkg and importlib.util.find_spec(f"{providers.__name__}.{_module.name}.urls") is not None:
-        urlpatterns.append(path(f"{_module.name}/", include(f"{providers.__name__}.{_module.name}.urls")))
+urlpatterns = [
+    re_path(_PREFIX + r"(?:receipt|status|dlr)/?$", webhooks.receipt_webhook, name="provider_receipt_webhook"),
+    re_path(_PREFIX + r"inbound/?$", webhooks.inbound_webhook, name="provider_inbound_webhook"),
+]

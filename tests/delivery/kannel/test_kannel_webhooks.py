@@ -156,3 +156,84 @@ def test_bad_configuration_names_the_field(store, credentials, options, field):
     with pytest.raises(FieldError) as error:
         service.create_sender(store, name="K", provider="kannel", from_number=SENDER_NUMBER, credentials=credentials, options=options)
     assert error.value.field == field
+
+
+# --- malformed requests: a 400 naming the problem, never a 500, nothing written ---------------
+
+@pytest.mark.parametrize("params,complaint", [
+    ({"mid": "99999999999999999999999", "status": "1"}, "mid must be a message id"),  # beyond 64 bits
+    ({"mid": "\u00b2", "status": "1"}, "mid must be a message id"),  # "²" passes str.isdigit()
+    ({"mid": "1", "status": "\u00b9"}, "status must be one of [1, 2, 4, 8, 16]"),
+    ({"mid": "1", "status": "99999999999999999999"}, "status must be one of"),
+])
+def test_receipt_with_impossible_values_is_400_naming_the_parameter(client, sent, params, complaint):
+    answer = client.get("/webhooks/kannel/acme/dlr", {**params, "token": TOKEN})
+    assert answer.status_code == 400 and complaint in answer.json()["detail"]
+    assert Message.objects.get(pk=sent.pk).status == Status.SENT and not DeliveryReport.objects.exists()
+
+
+@pytest.mark.parametrize("query,complaint", [
+    ("from=%2B12125550123&text=aGk%3D&charset=base64", "charset 'base64' is unknown"),  # a codec, not a text encoding
+    ("from=%2B12125550123&text=x&charset=rot13", "charset 'rot13' is unknown"),
+    ("from=not-a-number&text=hello", "from: "),
+    ("from=%2B1212555012399999999&text=hello", "from: "),
+    ("text=hello", "from is missing"),
+    ("from=%2B12125550123", "text is missing"),
+])
+def test_inbound_that_cannot_be_read_is_400_and_stores_nothing(client, store, kannel_sender, subscribed, query, complaint):
+    answer = client.get(f"/webhooks/kannel/acme/inbound?{query}&token={TOKEN}")
+    assert answer.status_code == 400 and complaint in answer.json()["detail"]
+    assert not Message.objects.filter(direction="inbound").exists()
+    assert Profile.objects.get(pk=subscribed.pk).sms_status == ConsentStatus.SUBSCRIBED
+
+
+def test_inbound_with_a_broken_ucs2_text_is_stored_with_replacements(client, store, kannel_sender):
+    """An odd number of UTF-16 bytes (a cut-off text) is read with a replacement character."""
+    answer = client.get(f"/webhooks/kannel/acme/inbound?from=%2B12125550123&text=%00h%00i%00&charset=UTF-16BE&token={TOKEN}")
+    assert answer.status_code == 200
+    assert Message.objects.get(direction="inbound").body == "hi\ufffd"
+
+
+def test_inbound_posted_as_a_form_works_and_a_broken_body_is_400(client, store, kannel_sender):
+    answer = client.post("/webhooks/kannel/acme/inbound", {"from": "+12125550123", "text": "Hi", "token": TOKEN})
+    assert answer.status_code == 200 and Message.objects.get(direction="inbound").body == "Hi"
+    broken = client.post("/webhooks/kannel/acme/inbound", data=b"--x\r\nnonsense", content_type="multipart/form-data; boundary=")
+    assert broken.status_code == 400 and "can't be read as a form" in broken.json()["detail"]
+    assert Message.objects.filter(direction="inbound").count() == 1
+
+
+def test_a_national_from_number_is_stored_in_e164_and_our_number_finds_the_sender(client, store, kannel_sender, subscribed):
+    """Kannel's %p and %P come as the SMSC gives them, often without the +: read in the store's country."""
+    answer = client.get("/webhooks/kannel/acme/inbound", {"from": "(212) 555-0123", "to": SENDER_NUMBER.lstrip("+"),
+                                                         "text": "Hello?", "token": TOKEN})
+    assert answer.status_code == 200
+    received = Message.objects.get(direction="inbound")
+    assert (received.from_phone, received.to_phone, received.profile_id, received.sender_id) == (
+        subscribed.phone, SENDER_NUMBER, subscribed.pk, kannel_sender.pk)
+
+
+def test_receipt_is_the_same_url_as_dlr_and_status(client, sent):
+    for name, status in (("receipt", 8), ("status", 1), ("dlr", 8)):
+        answer = client.get(f"/webhooks/kannel/acme/{name}", {"mid": sent.pk, "status": status, "token": TOKEN})
+        assert answer.status_code == 200
+    assert list(DeliveryReport.objects.order_by("id").values_list("status", "applied")) == [
+        ("sent", False), ("delivered", True), ("sent", False)]
+
+
+def test_the_same_receipt_twice_changes_nothing_the_second_time(client, sent):
+    assert dlr(client, sent.pk, 16).status_code == 200
+    first = Message.objects.filter(pk=sent.pk).values().get()
+    assert dlr(client, sent.pk, 16).status_code == 200
+    assert Message.objects.filter(pk=sent.pk).values().get() == first and first["status"] == Status.FAILED
+
+
+def test_the_sender_whose_token_matched_names_the_refusal(client, store, sent, kannel_sender):
+    """Two Kannel senders: the token is the second one's, whose allowed_ips leave this caller out."""
+    service.create_sender(store, name="Kannel 2", provider="kannel", from_number="+14155550111",
+                          credentials={"username": "tp", "password": "pw", "webhook_token": "second-token-0123456789"},
+                          options={"allowed_ips": "10.0.0.0/8"})
+    answer = dlr(client, sent.pk, 1, token="second-token-0123456789")
+    assert answer.status_code == 403 and answer.json()["detail"] == "address not in allowed_ips"
+    assert client.get("/webhooks/kannel/acme/dlr", {"mid": sent.pk, "status": 1, "token": "second-token-0123456789"},
+                      REMOTE_ADDR="10.1.2.3").status_code == 200
+    assert Message.objects.get(pk=sent.pk).status == Status.DELIVERED

@@ -155,3 +155,30 @@ def test_options_are_stored_with_the_sender(store, smsc):
                                    credentials={"system_id": SYSTEM_ID, "password": PASSWORD}, options=smpp_options(smsc))
     assert sender.options["port"] == smsc.port and sender.options["dest_addr_ton"] == 1
     assert service.sender_credentials(sender) == {"system_id": SYSTEM_ID, "password": PASSWORD}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_inbound_text_from_an_address_that_is_no_number_is_refused_for_good(store, subscribed, smpp_sender, smsc,
+                                                                                listener):
+    """Nothing could ever store it: answered ESME_RINVSRCADR (permanent), not 0x64 (the SMSC
+    would resend it forever); the bind goes on taking texts."""
+    esme = listener_esme(smsc, listener)
+    assert smsc.deliver_sm(esme, SENDER_NUMBER[1:], b"STOP", source_addr="12", source_addr_ton=1) == smpp34.ESME_RINVSRCADR
+    assert not Message.objects.filter(direction=Direction.INBOUND).exists()
+    assert Profile.objects.get(pk=subscribed.pk).sms_status == ConsentStatus.SUBSCRIBED
+    # A national number (TON 0) is read in the store's country, as a webhook's would be.
+    assert smsc.deliver_sm(esme, SENDER_NUMBER[1:], b"Hi", source_addr="2125550123", source_addr_ton=0) == 0
+    inbound = Message.objects.get(direction=Direction.INBOUND)
+    assert (inbound.from_phone, inbound.profile_id, inbound.sender_id) == (subscribed.phone, subscribed.pk, smpp_sender.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_repeated_receipt_changes_nothing_the_second_time(store, subscribed, smpp_sender, smsc, listener):
+    esme = listener_esme(smsc, listener)
+    message = service.send_message(store, to=subscribed.phone, body="Hello")
+    dispatch_until_idle(30)
+    assert smsc.receipt(esme, "smsc-1", "UNDELIV", "034", to=SENDER_NUMBER[1:], source=CUSTOMER) == 0
+    first = Message.objects.filter(pk=message.pk).values().get()
+    assert smsc.receipt(esme, "smsc-1", "UNDELIV", "034", to=SENDER_NUMBER[1:], source=CUSTOMER) == 0
+    assert Message.objects.filter(pk=message.pk).values().get() == first and first["status"] == Status.UNDELIVERED
+    assert list(DeliveryReport.objects.values_list("applied", flat=True).order_by("id")) == [True, False]

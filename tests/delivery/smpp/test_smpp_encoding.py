@@ -71,7 +71,7 @@ def test_ucs2_parts_never_split_a_surrogate_pair():
 ])
 def test_receipt_bodies(body, fields):
     receipt = parse_receipt(body)
-    assert (receipt.provider_message_id, receipt.stat, receipt.status, receipt.error_code) == fields
+    assert (receipt.provider_message_id, receipt.raw["stat"], receipt.status, receipt.error_code) == fields
 
 
 def test_receipt_tlvs_win_over_the_text_and_a_receipt_without_an_id_is_none():

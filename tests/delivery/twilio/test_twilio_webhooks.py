@@ -65,7 +65,9 @@ def test_bad_signature_is_refused_and_nothing_changes(client, sent, how, caplog)
     assert "X-Twilio-Signature" in response.json()["detail"]
     sent.refresh_from_db()
     assert sent.status == Status.SENT and not DeliveryReport.objects.exists()
-    assert any("twilio.webhook.signature_refused" in record.getMessage() for record in caplog.records)
+    [refused] = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg.get("event") == "webhook.refused"]
+    # The log line an operator needs to fix a misconfigured public URL: which provider, which URL was checked.
+    assert refused["provider"] == "twilio" and refused["url"] == "http://testserver" + STATUS_PATH
 
 
 def test_bad_signature_on_inbound_stores_nothing(client, store, twilio_sender, subscribed):
@@ -231,3 +233,74 @@ def test_malformed_inbound_is_400_and_stores_nothing(client, store, twilio_sende
     response = post_signed(client, INBOUND_PATH, {**inbound("hello"), **params})
     assert response.status_code == 400 and complaint in response.json()["detail"]
     assert not Message.objects.exists()
+
+
+# --- malformed bodies: a 400 naming the problem, never a 500, nothing written ---------------
+
+@pytest.mark.parametrize("params,path_suffix,complaint", [
+    ({}, "?mid=99999999999999999999999", "mid must be a message id"),  # beyond 64 bits: no id of ours
+    ({}, "?mid=%C2%B2", "mid must be a message id"),  # "²" passes str.isdigit()
+    ({}, "?mid=-3", "mid must be a message id"),
+    ({"Price": "NaN"}, "", "Price 'NaN' is not an amount"),
+    ({"Price": "-1e30"}, "", "more than a text can cost"),  # would overflow actual_cost
+])
+def test_callback_with_impossible_values_is_400(client, sent, params, path_suffix, complaint):
+    response = post_signed(client, STATUS_PATH + path_suffix, {**callback("delivered"), **params})
+    assert response.status_code == 400 and complaint in response.json()["detail"]
+    sent.refresh_from_db()
+    assert sent.status == Status.SENT and not DeliveryReport.objects.exists()
+
+
+def test_a_json_body_is_400_naming_the_missing_form_fields(client, sent):
+    """Signed as Twilio signs a request without form params (URL only), but sent as JSON."""
+    from twilio_fakes import signature
+
+    response = client.post(STATUS_PATH, data='{"MessageSid": "SM1", "MessageStatus": "delivered"}',
+                           content_type="application/json",
+                           HTTP_X_TWILIO_SIGNATURE=signature("http://testserver" + STATUS_PATH, {}))
+    assert response.status_code == 400 and "MessageSid and MessageStatus are required" in response.json()["detail"]
+    assert not DeliveryReport.objects.exists()
+
+
+def test_a_broken_multipart_body_is_400_not_500(client, sent):
+    response = client.post(STATUS_PATH, data=b"--xyz\r\nContent-Disposition: form-data; name=\"MessageSid\"\r\n\r\nSM",
+                           content_type="multipart/form-data; boundary=", HTTP_X_TWILIO_SIGNATURE="x")
+    assert response.status_code == 400 and "can't be read as a form" in response.json()["detail"]
+    sent.refresh_from_db()
+    assert sent.status == Status.SENT and not DeliveryReport.objects.exists()
+
+
+def test_inbound_with_an_undecodable_body_is_stored_with_replacements(client, store, twilio_sender):
+    """Bytes that aren't UTF-8 in a form field are read with replacement characters, not a 500."""
+    from twilio_fakes import signature
+
+    body = ("From=%2B12125550123&To=%2B14155550100&MessageSid=SM" + "7" * 32 + "&NumMedia=0&Body=caf%E9").encode()
+    params = {"From": "+12125550123", "To": TWILIO_NUMBER, "MessageSid": "SM" + "7" * 32, "NumMedia": "0", "Body": "caf\ufffd"}
+    response = client.post(INBOUND_PATH, data=body, content_type="application/x-www-form-urlencoded",
+                           HTTP_X_TWILIO_SIGNATURE=signature("http://testserver" + INBOUND_PATH, params))
+    assert response.status_code == 200
+    assert Message.objects.get(direction=Direction.INBOUND).body == "caf\ufffd"
+
+
+# --- the generic URL -------------------------------------------------------------------------
+
+def test_receipt_is_the_same_url_as_status(client, sent):
+    response = post_signed(client, "/webhooks/twilio/acme/receipt", callback("delivered"))
+    assert response.status_code == 200 and response.json() == {"message_id": sent.pk, "status": "delivered"}
+
+
+def test_a_mid_the_store_does_not_have_is_404_and_keeps_nothing(client, sent, other_store, subscribed):
+    response = post_signed(client, f"{STATUS_PATH}?mid={sent.pk + 1000}", callback("delivered", sid="SM" + "3" * 32))
+    assert response.status_code == 404 and f"no message {sent.pk + 1000}" in response.json()["detail"]
+    assert not DeliveryReport.objects.exists()
+
+
+def test_the_same_callback_twice_changes_nothing_the_second_time(client, sent, subscribed):
+    params = callback("failed", ErrorCode="21610", Price="-0.0079")
+    assert post_signed(client, STATUS_PATH, params).status_code == 200
+    first = Message.objects.filter(pk=sent.pk).values().get()
+    consent_events = ConsentEvent.objects.filter(profile=subscribed).count()
+    assert post_signed(client, STATUS_PATH, params).status_code == 200
+    assert Message.objects.filter(pk=sent.pk).values().get() == first
+    assert ConsentEvent.objects.filter(profile=subscribed).count() == consent_events
+    assert first["status"] == Status.FAILED and str(first["actual_cost"]) == "0.00790"

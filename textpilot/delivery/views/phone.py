@@ -1,14 +1,15 @@
 """The phone simulator: the customer's side of the simulated carrier.
 
 Pick a number, see what the sim carrier delivered to it, and type a text as the customer:
-it arrives through `receive_inbound` exactly like a real one, so STOP, START and HELP work.
+it arrives through `receiving.record_inbound` exactly like a real one, so STOP, START and HELP work.
 Available when the store has an active `sim` sender."""
 import structlog
 from django.views.decorators.http import require_GET, require_POST
 
 from textpilot.common.errors import DomainError, FieldError
-from textpilot.delivery import inbound, queries
+from textpilot.delivery import queries, receiving
 from textpilot.delivery.forms import PhoneForm
+from textpilot.delivery.providers.base import InboundText
 from textpilot.common.phones import normalize_phone
 from textpilot.common.dashboard import dashboard_view, page
 
@@ -78,8 +79,9 @@ def phone_send(request):
             form.add_error("body", "type a text to send")
     if form.is_valid():
         try:
-            inbound.receive_inbound(request.store, from_phone=number, to_phone=sender.from_number,
-                                    body=form.cleaned_data["body"], provider=queries.SIM)
+            # The simulated carrier's inbound, written the way every provider's is.
+            receiving.record_inbound(request.store, queries.SIM, [
+                InboundText(from_phone=number, to_phone=sender.from_number, body=form.cleaned_data["body"])])
         except DomainError as exc:
             form.add_domain_error(exc)
         else:

@@ -2,8 +2,8 @@
 
 Sends with smsbox's HTTP `cgi-bin/sendsms`; Kannel posts delivery receipts to the `dlr-url`
 we give with each text and inbound texts to the `get-url` of its sms-service, both under
-/webhooks/kannel/<store>/ (see views.py). Kannel can't sign requests, so both carry the
-sender's secret `webhook_token`. Kannel assigns no message id we could ask about later:
+/webhooks/kannel/<store>/ (read by webhooks.py, the KannelWebhooks mixin). Kannel can't sign
+requests, so both carry the sender's secret `webhook_token`. Kannel assigns no message id we could ask about later:
 our own message id travels in the dlr-url, which is how receipts find their message (also
 one left `unknown` by a call that timed out).
 
@@ -14,7 +14,6 @@ parts is refused here instead of going out truncated."""
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from urllib.parse import urlencode
 
@@ -22,16 +21,13 @@ import aiohttp
 import structlog
 
 from textpilot.delivery.providers.base import OutgoingText, Outcome, Provider, ProviderConfigError, SendResult, register
+from textpilot.delivery.providers.kannel.webhooks import KannelWebhooks, allowed_networks, provider_message_id
 from textpilot.messaging.encoding import UCS2, count_segments
 
 log = structlog.get_logger(__name__)
 
 # Kannel's receipt types (dlr-mask bits): 1 delivered, 2 failed, 4 buffered, 8 SMSC ack, 16 SMSC nack.
 DLR_MASK = 1 | 2 | 4 | 8 | 16
-
-
-def provider_message_id(message_id: int) -> str:
-    return f"kannel-{message_id}"
 
 
 def outcome_of(http_status: int, body: str) -> Outcome:
@@ -48,20 +44,8 @@ def outcome_of(http_status: int, body: str) -> Outcome:
     return Outcome.PERMANENT
 
 
-def allowed_networks(value) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """"127.0.0.1, 10.0.0.0/8" -> networks; ValueError names a bad entry."""
-    networks = []
-    for entry in str(value or "").replace(";", ",").split(","):
-        if entry.strip():
-            try:
-                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-            except ValueError:
-                raise ValueError(f"{entry.strip()!r} is not an IP address or network") from None
-    return networks
-
-
 @register
-class KannelProvider(Provider):
+class KannelProvider(KannelWebhooks, Provider):
     name = "kannel"
     label = "Kannel gateway (smsbox HTTP)"
     credential_fields = ("username", "password", "webhook_token")

@@ -3,7 +3,7 @@
 It keeps its own log (`SimDelivery`, the provider side: one row per accepted submission,
 duplicates included) and answers lookups by our message id, like a provider with an
 idempotency key would. Latency, failure rate and the delay of delivery receipts are options
-of the sender. Receipts are posted by `deliver_due_receipts` (run by the dispatcher loop)."""
+of the sender. Receipts are posted by `periodic`, which every dispatcher runs in its loop."""
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +17,9 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from textpilot.common.bulk_insert import insert_rows
-from textpilot.delivery.providers.base import LookupResult, OutgoingText, Outcome, Provider, SendResult, register
+from textpilot.delivery.providers.base import (
+    LookupResult, OutgoingText, Outcome, Provider, Receipt, SendResult, register,
+)
 
 
 @register
@@ -75,6 +77,11 @@ class SimProvider(Provider):
         row = await sync_to_async(_find, thread_sensitive=False)(text.message_id)
         return LookupResult(found=row is not None, provider_message_id=row)
 
+    @classmethod
+    def periodic(cls, now: dt.datetime) -> int:
+        """The carrier's receipts fall due `dlr_delay_s` after acceptance: post those due."""
+        return deliver_due_receipts(now)
+
 
 def _in_own_connection(fn):
     """The carrier's writes run on asgiref's worker threads: close the connection after each
@@ -120,23 +127,50 @@ def _find(message_id: int) -> str | None:
     return SimDelivery.objects.filter(client_ref=str(message_id)).values_list("provider_message_id", flat=True).first()
 
 
-def deliver_due_receipts(limit: int = 2000) -> int:
-    """The simulated carrier posting its delivery receipts (synchronous)."""
-    from textpilot.delivery import service
+# Receipts posted per transaction. One transaction for all that are due held SQLite's write
+# lock for seconds (2,000 receipts at ~130/s) and starved other writers: a customer's STOP
+# waited behind the carrier's receipts (tests/delivery/test_optout_race.py caught it).
+RECEIPTS_PER_TRANSACTION = 25
+
+
+def deliver_due_receipts(now: dt.datetime | None = None, limit: int = 2000) -> int:
+    """The simulated carrier posting the receipts due by `now` (synchronous). They go the way
+    every provider's receipts go, as `Receipt` records through `delivery.receiving`; a row is
+    marked posted in the transaction that posts it, so each receipt is posted exactly once."""
+    posted, now = 0, now or timezone.now()
+    while posted < limit:
+        done = _post_some(now, min(RECEIPTS_PER_TRANSACTION, limit - posted))
+        if not done:
+            break
+        posted += done
+    return posted
+
+
+def _post_some(now: dt.datetime, count: int) -> int:
+    from django.db import transaction
+
+    from textpilot.delivery import receiving
     from textpilot.delivery.models import SimDelivery
     from textpilot.stores.models import Store
 
-    due = list(SimDelivery.objects.filter(receipt_sent_at__isnull=True, receipt_due_at__lte=timezone.now())
-               .order_by("receipt_due_at")[:limit])
-    stores = {s.pk: s for s in Store.objects.filter(pk__in={row.store_id for row in due})}
-    for row in due:
-        if row.store_id in stores:
-            service.apply_delivery_report(
-                stores[row.store_id], provider="sim", provider_message_id=row.provider_message_id,
-                message_id=int(row.client_ref), status=row.receipt_status,
-                error_code="" if row.receipt_status == "delivered" else "30003",
-                reason="" if row.receipt_status == "delivered" else "sim: unreachable handset",
-                raw={"id": row.provider_message_id, "status": row.receipt_status},
-            )
-    SimDelivery.objects.filter(pk__in=[row.pk for row in due]).update(receipt_sent_at=timezone.now())
+    with transaction.atomic():
+        # Locked and skipped: two dispatchers never post the same receipt (PostgreSQL; SQLite
+        # transactions are IMMEDIATE, one writer at a time).
+        due = list(SimDelivery.objects.select_for_update(skip_locked=True)
+                   .filter(receipt_sent_at__isnull=True, receipt_due_at__lte=now).order_by("receipt_due_at")[:count])
+        by_store: dict[int, list] = {}
+        for row in due:
+            by_store.setdefault(row.store_id, []).append(row)
+        stores = Store.objects.in_bulk(list(by_store))
+        for store_id, rows in by_store.items():
+            if store_id in stores:  # a deleted store's texts have nobody to tell
+                receiving.record_receipts(stores[store_id], SimProvider.name, [_receipt(row) for row in rows])
+        SimDelivery.objects.filter(pk__in=[row.pk for row in due]).update(receipt_sent_at=timezone.now())
     return len(due)
+
+
+def _receipt(row) -> Receipt:
+    delivered = row.receipt_status == "delivered"
+    return Receipt(status=row.receipt_status, provider_message_id=row.provider_message_id, message_id=int(row.client_ref),
+                   error_code="" if delivered else "30003", reason="" if delivered else "sim: unreachable handset",
+                   raw={"id": row.provider_message_id, "status": row.receipt_status})

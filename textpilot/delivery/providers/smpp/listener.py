@@ -4,9 +4,11 @@ Why a process of its own (`textpilot smpp_listen --sender <id>`): SMPP pushes re
 inbound texts down a bind, there is no webhook. Providers never touch the database, and a
 dispatcher binds only while it has texts to send, so the dispatcher is no place to wait for
 a customer's "STOP" at 3 a.m. The listener keeps one transceiver bind open at all times
-(rebinding with backoff after a drop) and its callbacks call the delivery services:
-  receipt (esm_class 0x04)  -> service.apply_delivery_report(provider="smpp", provider_message_id=…)
-  any other deliver_sm      -> inbound.receive_inbound(…) (STOP/START/HELP handled there)
+(rebinding with backoff after a drop). The provider reads each deliver_sm into the records a
+webhook becomes (Receipt, InboundText) and the listener writes them the way the generic
+webhook view does, through delivery.receiving:
+  receipt (esm_class 0x04)  -> receiving.record_receipts (found by provider_message_id)
+  any other deliver_sm      -> receiving.record_inbound (STOP/START/HELP handled there)
 A deliver_sm is acknowledged only after it is stored; if storing fails, or if it reaches
 the dispatcher's bind (no callbacks there), it is answered ESME_RX_T_APPN and the SMSC
 delivers it again later, typically on the listener's bind. SMSCs that allow a single bind
@@ -19,14 +21,15 @@ text is stored (the SMSC waits for the answer anyway) and the connection is clos
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import threading
 
 import structlog
 from django.db import close_old_connections, connections
 
 from textpilot.delivery.models import Sender
-from textpilot.delivery.providers.smpp.receipts import Receipt
-from textpilot.delivery.providers.smpp.session import BindError, InboundText, format_address
+from textpilot.delivery.providers.base import InboundText, Receipt
+from textpilot.delivery.providers.smpp.session import BindError
 
 log = structlog.get_logger(__name__)
 
@@ -34,23 +37,17 @@ MAX_BACKOFF_S = 60.0
 
 
 def store_receipt(sender: Sender, receipt: Receipt) -> None:
-    from textpilot.delivery import service
+    from textpilot.delivery import receiving
 
-    service.apply_delivery_report(
-        sender.store, provider="smpp", provider_message_id=receipt.provider_message_id, status=receipt.status,
-        error_code=receipt.error_code, reason="" if receipt.status != "undelivered" else f"SMSC: {receipt.stat}",
-        raw=receipt.as_raw(),
-    )
+    receiving.record_receipts(sender.store, sender.provider, [receipt])
 
 
 def store_inbound(sender: Sender, text: InboundText) -> None:
-    from textpilot.delivery import inbound
+    from textpilot.delivery import receiving
 
-    inbound.receive_inbound(
-        sender.store, from_phone=format_address(text.source_addr, text.source_addr_ton),
-        to_phone=format_address(text.destination_addr, text.dest_addr_ton) or sender.from_number,
-        body=text.text, provider="smpp",
-    )
+    if not text.to_phone:  # an SMSC that leaves destination_addr empty delivers to this sender's number
+        text = dataclasses.replace(text, to_phone=sender.from_number)
+    receiving.record_inbound(sender.store, sender.provider, [text])
 
 
 class Listener:
@@ -66,7 +63,7 @@ class Listener:
         self.provider = service.provider_for(sender)
         self._db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="smpp-listener-db")
         self.provider.set_handlers(on_receipt=lambda r: self._in_db(store_receipt, r),
-                                   on_inbound=lambda t: self._in_db(store_inbound, t))
+                                   on_inbound=lambda t: self._in_db(store_inbound, t), region=sender.store.country)
         self.bound = threading.Event()  # set while a bind is up
 
     def _in_db(self, fn, value) -> None:

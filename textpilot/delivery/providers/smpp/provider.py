@@ -18,7 +18,9 @@ A later part of a long text is retried within the call (same reference) on a tra
 error, since resending the whole text would repeat the parts already accepted; if it still
 fails the text is PERMANENT ("partially sent").
 
-Receipts and inbound texts arrive as deliver_sm on a bind; see listener.py for who stores them.
+Receipts and inbound texts arrive as deliver_sm on a bind, not as webhooks: read into the same
+Receipt / InboundText records (receipts.py, `inbound_text`) and stored by listener.py through
+the write path the webhooks use (delivery.receiving).
 """
 from __future__ import annotations
 
@@ -32,9 +34,14 @@ from typing import Any
 import structlog
 from smpplib import consts as smpp_consts
 
-from textpilot.delivery.providers.base import OutgoingText, Outcome, Provider, ProviderConfigError, SendResult, register
+from textpilot.delivery.providers.base import (
+    InboundText, OutgoingText, Outcome, Provider, ProviderConfigError, SendResult, WebhookMalformed, our_number, register,
+    webhook_phone,
+)
 from textpilot.delivery.providers.smpp.parts import SubmitPart, submit_parts
-from textpilot.delivery.providers.smpp.session import BindError, ConnectionLost, NotSent, SmppSession, SubmitResponse
+from textpilot.delivery.providers.smpp.session import (
+    BindError, ConnectionLost, DeliveredText, NotSent, Refused, SmppSession, SubmitResponse, format_address,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -119,9 +126,26 @@ class SmppProvider(Provider):
 
     # --- receiving ---------------------------------------------------------------------------
 
-    def set_handlers(self, *, on_receipt=None, on_inbound=None) -> None:
-        """Whoever owns this bind and may store things (listener.py) takes its deliver_sm."""
-        self.session.on_receipt, self.session.on_inbound = on_receipt, on_inbound
+    def set_handlers(self, *, on_receipt=None, on_inbound=None, region: str | None = None) -> None:
+        """Whoever owns this bind and may store things (listener.py) takes its deliver_sm, as
+        the Receipt / InboundText records a webhook becomes too (national numbers are read in
+        `region`, the store's country)."""
+        def inbound(delivered: DeliveredText) -> None:
+            on_inbound(self.inbound_text(delivered, region))
+
+        self.session.on_receipt = on_receipt
+        self.session.on_inbound = inbound if on_inbound is not None else None
+
+    @staticmethod
+    def inbound_text(delivered: DeliveredText, region: str | None = None) -> InboundText:
+        """A deliver_sm's text as our record; a source address that is no phone number can
+        never be stored, so it is refused for good (ESME_RINVSRCADR) rather than resent."""
+        try:
+            from_phone = webhook_phone(format_address(delivered.source_addr, delivered.source_addr_ton), "from", region)
+        except WebhookMalformed as exc:
+            raise Refused(smpp_consts.SMPP_ESME_RINVSRCADR, exc.detail) from None
+        to_phone = our_number(format_address(delivered.destination_addr, delivered.dest_addr_ton), region)
+        return InboundText(from_phone=from_phone, to_phone=to_phone, body=delivered.text)
 
     # --- sending -----------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""SMSC delivery receipts (deliver_sm with esm_class 0x04) read into our statuses.
+"""SMSC delivery receipts (deliver_sm with esm_class 0x04) read into `Receipt` records, the
+same records every provider's receipts become (providers/base.py).
 
 The body follows the de-facto format of SMPP 3.4 Appendix B:
   id:<message id> sub:001 dlvrd:001 submit date:YYMMDDhhmm done date:YYMMDDhhmm stat:DELIVRD err:000 text:…
@@ -7,8 +8,9 @@ Many SMSCs also send the id and state as TLVs (receipted_message_id 0x001E, mess
 """
 from __future__ import annotations
 
-import dataclasses
 import re
+
+from textpilot.delivery.providers.base import Receipt
 
 # stat words -> delivery.models.Status values. ACCEPTD/ENROUTE (and anything we don't know,
 # e.g. UNKNOWN) prove the SMSC holds the text: "sent", which never moves a status backwards.
@@ -18,18 +20,6 @@ _FINAL_STATES = {"DELIVRD": "delivered", "UNDELIV": "undelivered", "EXPIRED": "u
 _MESSAGE_STATES = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV", 6: "ACCEPTD", 7: "UNKNOWN",
                    8: "REJECTD"}
 _FIELD_RE = re.compile(r"(?i)\b(id|stat|err):(\S*)")
-
-
-@dataclasses.dataclass(frozen=True)
-class Receipt:
-    provider_message_id: str
-    stat: str  # the SMSC's word: DELIVRD, UNDELIV…
-    status: str  # ours: sent, delivered, undelivered
-    error_code: str
-    text: str  # the receipt body as received
-
-    def as_raw(self) -> dict:
-        return {"id": self.provider_message_id, "stat": self.stat, "err": self.error_code, "text": self.text}
 
 
 def status_for(stat: str) -> str:
@@ -46,4 +36,8 @@ def parse_receipt(text: str, receipted_message_id: str | None = None, message_st
         return None
     stat = _MESSAGE_STATES.get(message_state or 0) or fields.get("stat", "").upper() or "UNKNOWN"
     error_code = fields.get("err", "")
-    return Receipt(message_id, stat, status_for(stat), "" if error_code.strip("0") == "" else error_code, text)
+    error_code = "" if error_code.strip("0") == "" else error_code
+    status = status_for(stat)
+    return Receipt(status=status, provider_message_id=message_id, error_code=error_code,
+                   reason=f"SMSC: {stat}" if status == "undelivered" else "",
+                   raw={"id": message_id, "stat": stat, "err": error_code, "text": text})

@@ -7,7 +7,9 @@ handled there: a submit_sm_resp completes the Future its submitter waits on (mat
 sequence number), a deliver_sm goes to `on_receipt` or `on_inbound` and is answered with
 what the callback did. A deliver_sm nobody can take (no callback set, or the callback
 failed, e.g. the database is down) is answered ESME_RX_T_APPN: the SMSC keeps it and
-delivers it again later, so nothing is acknowledged that wasn't stored.
+delivers it again later, so nothing is acknowledged that wasn't stored. One that can never be
+stored (the callback raised Refused: a source address that is no phone number) is answered
+with the permanent error it names instead of being resent forever.
 
 The session never touches the database: whoever owns it sets the callbacks.
 """
@@ -30,7 +32,8 @@ from smpplib import smpp
 from textpilot.delivery.providers.smpp.parts import (
     ESM_CLASS_RECEIPT, decode_payload, split_udh,
 )
-from textpilot.delivery.providers.smpp.receipts import Receipt, parse_receipt
+from textpilot.delivery.providers.base import Receipt
+from textpilot.delivery.providers.smpp.receipts import parse_receipt
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +61,15 @@ class ConnectionLost(SessionError):
     """The PDU left, then the connection ended before its answer came."""
 
 
+class Refused(Exception):
+    """Raised by a deliver_sm callback for a PDU that will never be stored (an unreadable
+    number): answered with `command_status`, a permanent error, so the SMSC stops resending it."""
+
+    def __init__(self, command_status: int, detail: str):
+        super().__init__(detail)
+        self.command_status = command_status
+
+
 @dataclasses.dataclass(frozen=True)
 class SubmitResponse:
     command_status: int
@@ -65,7 +77,10 @@ class SubmitResponse:
 
 
 @dataclasses.dataclass(frozen=True)
-class InboundText:
+class DeliveredText:
+    """A text as deliver_sm carried it (addresses with their type of number), its parts joined;
+    the provider reads it into an InboundText record."""
+
     source_addr: str
     source_addr_ton: int
     destination_addr: str
@@ -110,7 +125,7 @@ class SmppSession:
         self, *, host: str, port: int, system_id: str, password: str, system_type: str = "",
         connect_timeout_s: float = 10.0, enquire_link_s: float = 30.0, window: int = 10,
         on_receipt: Callable[[Receipt], None] | None = None,
-        on_inbound: Callable[[InboundText], None] | None = None,
+        on_inbound: Callable[[DeliveredText], None] | None = None,
     ):
         self.host, self.port = host, int(port)
         self.system_id, self.password, self.system_type = system_id, password, system_type
@@ -292,7 +307,7 @@ class SmppSession:
             return ESME_ROK  # a part of a longer text, kept until the rest arrives
         return self._call(self.on_inbound, text)
 
-    def _inbound_text(self, pdu, esm_class: int, payload: bytes) -> InboundText | None:
+    def _inbound_text(self, pdu, esm_class: int, payload: bytes) -> DeliveredText | None:
         source, destination = _text(pdu.source_addr), _text(pdu.destination_addr)
         concat, data = split_udh(payload, esm_class)
         parts = 1
@@ -307,8 +322,8 @@ class SmppSession:
             del self._inbound_parts[key]
             # Join the bytes before decoding: a phone may split a UCS-2 surrogate pair.
             data, parts = b"".join(received[n] for n in sorted(received)), concat.total
-        return InboundText(source, int(pdu.source_addr_ton or 0), destination, int(pdu.dest_addr_ton or 0),
-                           decode_payload(data, int(pdu.data_coding or 0)), parts)
+        return DeliveredText(source, int(pdu.source_addr_ton or 0), destination, int(pdu.dest_addr_ton or 0),
+                             decode_payload(data, int(pdu.data_coding or 0)), parts)
 
     @staticmethod
     def _call(callback, value) -> int:
@@ -316,6 +331,10 @@ class SmppSession:
             return ESME_RX_T_APPN
         try:
             callback(value)
+        except Refused as exc:
+            log.warning("smpp.deliver_sm_refused", kind=type(value).__name__, detail=str(exc),
+                        command_status=f"0x{exc.command_status:08X}")
+            return exc.command_status
         except Exception:
             log.exception("smpp.callback_failed", kind=type(value).__name__)
             return ESME_RX_T_APPN

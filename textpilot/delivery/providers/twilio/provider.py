@@ -29,11 +29,11 @@ import structlog
 from textpilot.delivery.providers.base import (
     OutgoingText, Outcome, Provider, ProviderConfigError, SendResult, register,
 )
+from textpilot.delivery.providers.twilio.webhooks import OPT_OUT_ERROR_CODE, TwilioWebhooks
 
 log = structlog.get_logger(__name__)
 
 API_VERSION = "2010-04-01"
-OPT_OUT_ERROR_CODE = "21610"  # "Attempt to send to unsubscribed recipient"
 _ACCOUNT_SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID_RE = re.compile(r"^MG[0-9a-fA-F]{32}$")
 # Keys of Twilio's JSON answers worth keeping on the DeliveryAttempt (not the echoed body or numbers).
@@ -45,7 +45,7 @@ _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @register
-class TwilioProvider(Provider):
+class TwilioProvider(TwilioWebhooks, Provider):
     name = "twilio"
     label = "Twilio"
     credential_fields = ("account_sid", "auth_token")
