@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from textpilot.common.bulk_insert import insert_rows
 from textpilot.common.leasing import Leases
-from textpilot.delivery import gate
+from textpilot.delivery import gate, spend
 from textpilot.delivery.models import PRIORITY_REPLY, DeliveryAttempt, Message, Status
 from textpilot.delivery.providers.base import Outcome, SendResult
 from textpilot.stores.models import Store
@@ -87,7 +87,9 @@ def senders_with_urgent(now: dt.datetime | None = None, limit: int = 100) -> lis
 
 def hold(token: str, decisions: dict[int, gate.Decision], now: dt.datetime, status: str, give_back_attempt: bool = False) -> None:
     """Suppress or defer leased messages as their decisions say: one UPDATE per kind of
-    decision, not per message, and only while the lease is ours."""
+    decision, not per message, and only while the lease is ours. Texts held from `sending`
+    give their spend back (run inside the caller's transaction)."""
+    leaving = _leaving_sending(token, decisions) if status == Status.SENDING and decisions else []
     stopped = defaultdict(list)
     for pk, decision in decisions.items():
         stopped[(decision.action, decision.reason[:255], decision.until, decision.rule[:96])].append(pk)
@@ -99,11 +101,23 @@ def hold(token: str, decisions: dict[int, gate.Decision], now: dt.datetime, stat
             attempts = F("attempts") - 1 if give_back_attempt else F("attempts")
             LEASES.release(mine, status=Status.QUEUED, send_after=until, status_reason=reason, hold_rule=rule,
                            attempts=attempts)
+    spend.give_back(leaving)
 
 
-def apply_gate(token: str, messages: list[Message], decisions: dict[int, gate.Decision], now: dt.datetime) -> list[Message]:
+def _leaving_sending(token: str, ids) -> list[tuple]:
+    """Those of `ids` still ours in `sending`, as spend.give_back wants them, locked until the
+    transaction ends (so exactly the texts that do leave `sending` give their cost back)."""
+    return list(LEASES.held(token, ids).filter(status=Status.SENDING).order_by().select_for_update(of=("self",))
+                .values_list("store_id", "store__timezone", "estimated_cost", "status_at"))
+
+
+def apply_gate(token: str, messages: list[Message], decisions: dict[int, gate.Decision], now: dt.datetime,
+               checks: dict | None = None) -> list[Message]:
     """Suppress or defer what the gate stopped; mark the rest `sending` (committed before any
-    provider call, so a crash afterwards is visible) and return them."""
+    provider call, so a crash afterwards is visible), count their cost in the store's daily
+    spend and return them. With the gate's `checks`, texts that no longer fit under the
+    daily spend cap (other batches spent meanwhile) are deferred instead (spend.reserve);
+    their decisions replace the gate's in `decisions`."""
     to_send = [message for message in messages if decisions[message.pk].action == gate.SEND]
     stopped = {message.pk: decisions[message.pk] for message in messages if decisions[message.pk].action != gate.SEND}
     with transaction.atomic():
@@ -119,6 +133,11 @@ def apply_gate(token: str, messages: list[Message], decisions: dict[int, gate.De
                 to_send = [m for m in to_send if m.pk in still]
             for message in to_send:
                 message.attempts += 1
+            over = spend.reserve(to_send, now, checks)
+            if over:
+                hold(token, over, now, Status.SENDING, give_back_attempt=True)
+                decisions.update(over)
+                to_send = [m for m in to_send if m.pk not in over]
     return to_send
 
 
@@ -154,6 +173,8 @@ def record_results(token: str, messages: dict[int, Message], results: list[SendR
         return LEASES.held(token, ids).filter(status=Status.SENDING)
 
     with transaction.atomic():
+        # Back to the queue or failed: the provider didn't take them, their spend goes back.
+        leaving = _leaving_sending(token, [*retry, *(pk for ids in failed.values() for pk in ids)]) if retry or failed else []
         for chunk in _chunks(list(accepted.items())):
             _mark_sent(token, chunk, provider, now)
         for chunk in _chunks(list(retry.items())):
@@ -166,6 +187,7 @@ def record_results(token: str, messages: dict[int, Message], results: list[SendR
         for (reason, error_code), ids in failed.items():
             mine(ids).update(status=Status.FAILED, status_at=now, status_reason=reason, error_code=error_code, **released)
         insert_rows(DeliveryAttempt, _ATTEMPT_COLUMNS, attempts, json_columns=("request", "response"))
+        spend.give_back(leaving)
     for message, error_code in opt_outs:
         from textpilot.delivery import service
 
@@ -234,7 +256,10 @@ def resolve_orphan(message: Message, *, found: bool | None, provider_message_id:
                        status_reason="recovered: the provider had it")
         return Status.SENT
     if found is False:
-        LEASES.release(stale, status=Status.QUEUED, status_reason="recovered: the provider never got it; sending again")
+        with transaction.atomic():
+            leaving = _leaving_sending(message.lease_owner, [message.pk])
+            LEASES.release(stale, status=Status.QUEUED, status_reason="recovered: the provider never got it; sending again")
+            spend.give_back(leaving)
         return Status.QUEUED
     LEASES.release(stale, status=Status.UNKNOWN, status_at=now,
                    status_reason="unknown: the worker stopped mid-call; waiting for a receipt")

@@ -187,7 +187,7 @@ class Dispatcher:
         now = timezone.now()
         checks: dict = {}
         decisions = await self._db(gating.gate_batch, claimed, now, checks)
-        to_send = await self._db(claims.apply_gate, token, claimed, decisions, now)
+        to_send = await self._db(claims.apply_gate, token, claimed, decisions, now, checks)
         held_late: set[int] = set()
         if to_send:
             provider = self._provider(sender)
