@@ -26,7 +26,7 @@ from textpilot.delivery import claims, gate, gating
 from textpilot.delivery.breaker import CircuitBreaker
 from textpilot.delivery.models import PRIORITY_REPLY, Sender
 from textpilot.delivery.providers.base import OutgoingText, Outcome, SendResult
-from textpilot.delivery.ratelimit import rate_limiter_for
+from textpilot.delivery.ratelimit import Limiters
 from textpilot.web.queue_status import record_dispatcher_heartbeat
 
 log = structlog.get_logger(__name__)
@@ -40,12 +40,29 @@ LANES_PER_SENDER = 3
 # Texts due within this much of each other leave in one provider call: at 1,000/s that is
 # calls of ~20 texts instead of ~5 (a per-call cost dominated), at most 20 ms early.
 PACING_TICK_SECONDS = 0.02
+MAX_TEXTS_PER_CALL = 50
 # Most a single provider call may take; kept well under the lease so a slow call ends
 # before another dispatcher may look at the message.
 CALL_TIMEOUT_SECONDS = min(30.0, claims.LEASE_SECONDS / 2)
 # How often the dispatcher looks for keyword replies (a STOP's confirmation) to send ahead
 # of every batch already claimed: one read of a small partial index.
 URGENT_POLL_SECONDS = 0.05
+
+
+def _test_exit_after_accepted() -> int | None:
+    """Test only: with TEXTPILOT_TEST_MODE=1, TEXTPILOT_TEST_EXIT_AFTER_PROVIDER_ACCEPTED=N makes
+    the dispatcher leave with os._exit (as abruptly as kill -9: no cleanup, nothing recorded)
+    once providers have accepted N texts, right after the provider call that got there and
+    before its results are recorded: the crash window the exactly-once tests must hit for
+    sure. Read once per process; outside test mode the variable is not even looked at."""
+    if os.environ.get("TEXTPILOT_TEST_MODE") != "1":
+        return None
+    value = os.environ.get("TEXTPILOT_TEST_EXIT_AFTER_PROVIDER_ACCEPTED", "")
+    return int(value) if value.isdigit() else None
+
+
+TEST_EXIT_AFTER_ACCEPTED = _test_exit_after_accepted()
+TEST_EXIT_CODE = 70  # what a dispatcher stopped by the test exit hook exits with
 
 
 def worker_name() -> str:
@@ -68,6 +85,8 @@ class Dispatcher:
         self._providers: dict[int, tuple[float, object]] = {}  # sender id -> (options stamp, provider)
         self._breakers: dict[str, CircuitBreaker] = {}
         self._pacing: dict[int, asyncio.Lock] = {}  # sender id -> one batch paced out at a time
+        self._limiters = Limiters(self.owner)
+        self._accepted = 0  # texts providers accepted, for the test exit hook
         self.sent = 0
         self._sent_lock = threading.Lock()
 
@@ -176,7 +195,7 @@ class Dispatcher:
         breaker = self._breaker(sender.provider)
         if not breaker.allow():
             return 0
-        limiter = rate_limiter_for(sender)
+        limiter = self._limiters.for_sender(sender)
         # Claim no more than the sender may send in a couple of seconds: a slow toll-free
         # number must not sit on hundreds of leases.
         limit = max(1, min(self.batch_size, math.ceil(sender.rate_per_second * 2)))
@@ -206,12 +225,22 @@ class Dispatcher:
             sent = await asyncio.gather(self._send_paced(provider, limiter, replies, breaker, None, last_look),
                                         self._send_paced(provider, limiter, texts, breaker, pacing, last_look))
             results = [result for part in sent for result in part]
+            if TEST_EXIT_AFTER_ACCEPTED is not None:
+                self._exit_if_told(results)
             await self._db(self._record_and_count, token, by_id, results, sender.provider)
         if held_late:
             log.info("dispatcher.held_at_call", sender_id=sender.pk, held=len(held_late))
         suppressed = sum(1 for d in decisions.values() if d.action == gate.SUPPRESS)
         log.debug("dispatcher.cycle", sender_id=sender.pk, claimed=len(claimed), sent=len(to_send), suppressed=suppressed)
         return len(claimed)
+
+    def _exit_if_told(self, results: list[SendResult]) -> None:
+        accepted = sum(1 for result in results if result.outcome == Outcome.ACCEPTED)
+        self._accepted += accepted
+        if self._accepted >= TEST_EXIT_AFTER_ACCEPTED:
+            os.write(2, f"test exit hook: leaving after {self._accepted} accepted texts, the last {accepted} "
+                        f"not recorded\n".encode())
+            os._exit(TEST_EXIT_CODE)
 
     def _record_and_count(self, token: str, by_id: dict, results: list[SendResult], provider: str) -> None:
         """Runs in a database thread: the count is taken there, with the commit, so a stop that
@@ -239,19 +268,15 @@ class Dispatcher:
         return results
 
     async def _paced_calls(self, provider, limiter, texts: list[OutgoingText], breaker: CircuitBreaker, last_look=None):
-        chunk: list[OutgoingText] = []
-        for text in texts:
-            wait = await limiter.reserve()
-            if wait > PACING_TICK_SECONDS and chunk:
-                yield asyncio.create_task(self._call(provider, chunk, breaker, last_look))
-                chunk = []
-            if wait > PACING_TICK_SECONDS:
+        """One provider call per block of texts whose slots fall within a pacing tick, made when
+        the block's first slot starts (its last slot is at most a tick later). One booking
+        per block: with the schedule in Redis, one round trip per call, not per text."""
+        block = max(1, min(MAX_TEXTS_PER_CALL, int(limiter.rate * PACING_TICK_SECONDS)))
+        for start in range(0, len(texts), block):
+            chunk = texts[start:start + block]
+            wait = await limiter.reserve(len(chunk))
+            if wait > 0:
                 await asyncio.sleep(wait)
-            chunk.append(text)
-            if len(chunk) >= 50:
-                yield asyncio.create_task(self._call(provider, chunk, breaker, last_look))
-                chunk = []
-        if chunk:
             yield asyncio.create_task(self._call(provider, chunk, breaker, last_look))
 
     async def _call(self, provider, texts: list[OutgoingText], breaker: CircuitBreaker, last_look=None) -> list[SendResult]:
@@ -325,6 +350,7 @@ class Dispatcher:
         return len(orphans)
 
     async def close(self) -> None:
+        await self._limiters.close()
         for _, provider in self._providers.values():
             try:
                 await provider.close()
