@@ -43,6 +43,25 @@ class Database:
     def handed_over(self) -> int:
         return self.value("SELECT count(*) FROM delivery_simdelivery")
 
+    def orphans(self) -> dict[str, set[int]]:
+        """Texts left `sending` by a dead dispatcher: those the sim carrier has (it accepted
+        them, their result was never recorded) and those it never got."""
+        rows = self.conn.execute("SELECT m.id, (SELECT count(*) FROM delivery_simdelivery s "
+                                 "WHERE s.client_ref = CAST(m.id AS VARCHAR(64))) FROM delivery_message m "
+                                 "WHERE m.status = 'sending'").fetchall()
+        return {"accepted": {pk for pk, n in rows if n}, "never_got": {pk for pk, n in rows if not n}}
+
+    def make_receipts_due(self, message_ids) -> None:
+        """The sim carrier sends the receipts of these texts now (instead of in an hour)."""
+        refs = [str(pk) for pk in message_ids]
+        past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+        if self.vendor == "sqlite":
+            marks = ", ".join("?" * len(refs))
+            self.conn.execute(f"UPDATE delivery_simdelivery SET receipt_due_at = ? WHERE client_ref IN ({marks})",
+                              (past.replace(tzinfo=None).isoformat(" "), *refs))
+        else:
+            self.conn.execute("UPDATE delivery_simdelivery SET receipt_due_at = %s WHERE client_ref = ANY(%s)", (past, refs))
+
     def make_due(self) -> None:
         """Every queued text is due from now (in the backend's own datetime format)."""
         now = datetime.datetime.now(datetime.timezone.utc)
