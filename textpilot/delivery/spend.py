@@ -65,11 +65,12 @@ def _add(store_id: int, day: dt.date, amount: Decimal) -> Decimal:
 
 
 def reserve(messages: list, now: dt.datetime, checks: dict | None = None) -> dict[int, gate.Decision]:
-    """Count the cost of texts just marked `sending` (inside that transaction). With the
-    gate's `checks` (gating.gate_batch: rules, history and recipient per text) and a cap set,
-    first re-check the batch against the counter as it is now, locked: texts that no longer
-    fit are returned with the gate's spend-cap decision (the caller holds them, which gives
-    their cost back) — the gate saw the counter before other batches added theirs."""
+    """Count the cost of texts just marked `sending` (inside that transaction): one upsert per
+    store. With the gate's `checks` (gating.gate_batch: rules, history and recipient per
+    text) and a cap set, the batch is re-checked against the counter as it is now, locked:
+    texts that no longer fit are returned with the gate's spend-cap decision (the caller
+    holds them, which gives their cost back) — the gate saw the counter before other
+    batches added theirs."""
     by_store: dict[int, list] = defaultdict(list)
     for message in messages:
         by_store[message.store_id].append(message)
@@ -78,18 +79,22 @@ def reserve(messages: list, now: dt.datetime, checks: dict | None = None) -> dic
         day = local_day(now, texts[0].store.timezone)
         total = sum((m.estimated_cost or ZERO for m in texts), ZERO)
         rules = checks[texts[0].pk][0] if checks else None
-        if rules is not None and rules.daily_spend_cap is not None:
-            running = _add(store_id, day, ZERO)  # the fresh value, and the lock
-            for message in texts:
-                cost = message.estimated_cost
-                if cost is not None and message.origin != "keyword_reply" and running + cost > rules.daily_spend_cap:
-                    decision = _decide_again(message, checks[message.pk], running, now)
-                    if decision.action != gate.SEND:
-                        over[message.pk] = decision
-                        continue
-                running += cost or ZERO
-        if total:
-            _add(store_id, day, total)
+        capped = rules is not None and rules.daily_spend_cap is not None
+        if not (total or capped):
+            continue
+        # The whole batch is added at once (the row stays locked until commit); what no
+        # longer fits is given back when the caller holds it.
+        running = _add(store_id, day, total) - total  # what others had spent: the fresh value
+        if not capped:
+            continue
+        for message in texts:
+            cost = message.estimated_cost
+            if cost is not None and message.origin != "keyword_reply" and running + cost > rules.daily_spend_cap:
+                decision = _decide_again(message, checks[message.pk], running, now)
+                if decision.action != gate.SEND:
+                    over[message.pk] = decision
+                    continue
+            running += cost or ZERO
     return over
 
 
