@@ -2,10 +2,9 @@
 overlap, even from concurrent threads; a lost lease writes nothing; a lease that ran out is
 taken again; renewing pushes the expiry."""
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connections
+from concurrently import at_once
 from django.utils import timezone
 
 from textpilot.common.leasing import Leases
@@ -26,24 +25,15 @@ def queued(store, sim_sender):
 
 def test_concurrent_claims_take_disjoint_rows_until_none_are_left(queued):
     claimed: list[list[int]] = []
-    start = threading.Barrier(4)
 
     def worker(name):
-        try:
-            start.wait()
-            while True:
-                _, ids = LEASES.claim(queued.order_by("id"), limit=7, owner=name, now=timezone.now())
-                if not ids:
-                    return
-                claimed.append(ids)
-        finally:
-            connections.close_all()
+        while True:
+            _, ids = LEASES.claim(queued.order_by("id"), limit=7, owner=name, now=timezone.now())
+            if not ids:
+                return
+            claimed.append(ids)
 
-    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(worker, [f"w{i}" for i in range(4)])
     every = [pk for ids in claimed for pk in ids]
     assert len(every) == len(set(every)) == 200  # each row claimed exactly once
     assert all(len(ids) <= 7 for ids in claimed)

@@ -10,13 +10,13 @@ import asyncio
 import datetime as dt
 import signal
 import sys
-import threading
 import time
 import types
 import uuid
 
 import pytest
 import redis
+from concurrently import at_once
 from realprocess import REDIS_URL, clear_rate_schedules, prepare, start_dispatcher, stop, template, wait_for_log, wait_until  # noqa: F401
 
 from textpilot.delivery.dispatch import PACING_TICK_SECONDS
@@ -36,15 +36,13 @@ def prefix():
     clear_rate_schedules(name)
 
 
-def book_until(prefix: str, owner: str, seconds: float, bookings: list, start: threading.Barrier) -> None:
+def book_until(prefix: str, owner: str, seconds: float, bookings: list) -> None:
     """A dispatcher's pacing loop without the texts: book a block, sleep until its first slot,
     book the next, for `seconds` of Redis time. Records (owner, first slot µs, slots, wait)."""
     async def run():
         limiters = Limiters(owner, redis_url=REDIS_URL, prefix=prefix)
         limiter = limiters.for_sender(SENDER)
         try:
-            await limiter.reserve(0)  # connect before the race starts (books nothing)
-            start.wait()
             until = None
             while True:
                 wait = await limiter.reserve(BLOCK)
@@ -61,12 +59,7 @@ def book_until(prefix: str, owner: str, seconds: float, bookings: list, start: t
 
 def run_bookers(prefix: str, seconds: dict[str, float]) -> list:
     bookings: list = []
-    start = threading.Barrier(len(seconds))
-    threads = [threading.Thread(target=book_until, args=(prefix, owner, span, bookings, start)) for owner, span in seconds.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(lambda owner: book_until(prefix, owner, seconds[owner], bookings), list(seconds))
     return sorted(bookings, key=lambda booking: booking[1])
 
 

@@ -5,14 +5,13 @@ their cost back (held at the last look, retried, failed, found missing after a c
 import asyncio
 import datetime as dt
 import importlib
-import threading
 from collections import Counter
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from concurrently import at_once
 from django.apps import apps
-from django.db import connections
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -55,7 +54,6 @@ def test_the_counter_equals_the_handed_over_cost_and_the_cap_holds_with_dispatch
     sim_sender.rate_per_second = 5000
     sim_sender.save()
     queue(store, sim_sender, 120)
-    start = threading.Barrier(3)
 
     def dispatcher(name):
         # Small batches: many claims of the three dispatchers overlap, each gated against a
@@ -67,17 +65,9 @@ def test_the_counter_equals_the_handed_over_cost_and_the_cap_holds_with_dispatch
             finally:
                 await worker.close()
 
-        try:
-            start.wait()
-            asyncio.run(run())
-        finally:
-            connections.close_all()
+        asyncio.run(run())
 
-    threads = [threading.Thread(target=dispatcher, args=(f"d{i}",)) for i in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(dispatcher, ["d0", "d1", "d2"])
 
     statuses = Counter(Message.objects.values_list("status", flat=True))
     assert statuses == {Status.SENT: fits, Status.QUEUED: 120 - fits}, statuses  # every text that fits went
