@@ -196,9 +196,10 @@ class Dispatcher:
         if not breaker.allow():
             return 0
         limiter = self._limiters.for_sender(sender)
-        # Claim no more than the sender may send in a couple of seconds: a slow toll-free
-        # number must not sit on hundreds of leases.
-        limit = max(1, min(self.batch_size, math.ceil(sender.rate_per_second * 2)))
+        # Claim no more than this dispatcher may send in a couple of seconds (its share when
+        # several share the sender): a slow toll-free number must not sit on hundreds of
+        # leases, and a batch must be paced out well within its lease.
+        limit = max(1, min(self.batch_size, math.ceil(limiter.own_rate * 2)))
         token, claimed = await self._db(claims.claim_due, sender.pk, limit, self.owner,
                                         max_priority=PRIORITY_REPLY if urgent else None)
         if not claimed:

@@ -54,6 +54,11 @@ class RateLimiter:
         self.rate = max(0.001, float(rate_per_second))
         self.interval = 1.0 / self.rate
 
+    @property
+    def own_rate(self) -> float:
+        """What this dispatcher may expect to send per second (the whole schedule is its own)."""
+        return self.rate
+
     async def reserve(self, count: int = 1) -> float:
         """Book `count` consecutive slots; return the seconds until the first starts (0: now).
 
@@ -130,7 +135,13 @@ class SharedRateLimiter:
     def set_rate(self, rate_per_second: float) -> None:
         self.rate = max(0.001, float(rate_per_second))
         self.interval = 1.0 / self.rate
-        self._local.set_rate(self.rate / max(1, self.sharing))
+        self._local.set_rate(self.own_rate)
+
+    @property
+    def own_rate(self) -> float:
+        """What this dispatcher may expect to send per second: its part of the sender's rate
+        among the dispatchers booking from the schedule lately."""
+        return self.rate / max(1, self.sharing)
 
     async def reserve(self, count: int = 1) -> float:
         if time.monotonic() >= self._redis_again_at:
@@ -139,11 +150,11 @@ class SharedRateLimiter:
                     self.interval * 1e6, count, CATCH_UP_SECONDS * 1e6, self.owner, SHARING_WINDOW_SECONDS * 1e6])
             except (redis.RedisError, OSError) as exc:
                 self._redis_again_at = time.monotonic() + REDIS_RETRY_SECONDS
-                log.warning("ratelimit.redis_unavailable", error=str(exc), pacing_alone_at=self.rate / max(1, self.sharing))
+                log.warning("ratelimit.redis_unavailable", error=str(exc), pacing_alone_at=self.own_rate)
             else:
                 self.last_start_us, self.sharing = int(start), max(1, int(sharing))
                 return max(0.0, (int(start) - int(now)) / 1e6)
-        self._local.set_rate(self.rate / self.sharing)
+        self._local.set_rate(self.own_rate)
         return await self._local.reserve(count)
 
 
