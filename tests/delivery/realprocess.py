@@ -82,7 +82,7 @@ class Database:
 
 def _child_env(data_dir) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TEXTPILOT_DISPATCH_WORKERS")}
-    # Test mode: the dispatcher honours its test-only exit hook (dispatch.TEST_EXIT_AFTER_ACCEPTED).
+    # Test mode: the dispatcher honours its test-only exit hook (delivery/crash_hook.py).
     env.update(TEXTPILOT_DATA_DIR=str(data_dir), TEXTPILOT_LOG_LEVEL="WARNING", TEXTPILOT_TEST_MODE="1")
     return env
 

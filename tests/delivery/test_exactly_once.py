@@ -3,7 +3,7 @@ SQLite file in tmp_path on the SQLite run, a fresh PostgreSQL database on the Po
 
 - a dispatcher dies abruptly mid-batch — after the provider accepted a batch and before its
   results are recorded, the window that matters, made certain by the test-only exit hook
-  (TEXTPILOT_TEST_EXIT_AFTER_PROVIDER_ACCEPTED: os._exit, as abrupt as kill -9) — then
+  (delivery/crash_hook.py: os._exit, as abrupt as kill -9) — then
   another one starts: the orphans the provider has are recovered by lookup (marked sent with
   the provider's id, not sent again), the rest are sent, and the sim carrier's log (never
   deduplicated) has exactly one row per text;
@@ -19,7 +19,8 @@ import sys
 import pytest
 from realprocess import Database, prepare, start_dispatcher, stop, template, wait_until  # noqa: F401 (template is a fixture)
 
-from textpilot.delivery.dispatch import TEST_EXIT_CODE
+from textpilot.delivery import crash_hook
+from textpilot.delivery.crash_hook import EXIT_CODE as TEST_EXIT_CODE
 
 MESSAGES = 10_000
 LEASE = {"TEXTPILOT_DISPATCH_LEASE_SECONDS": "5"}
@@ -150,3 +151,14 @@ def _sent_in_log(path) -> int:
     found = re.findall(r"dispatcher\.stopped.*?sent\W+(\d+)", path.read_text())
     assert found, path.read_text()[-2000:]
     return int(found[-1])
+
+
+def test_the_exit_hook_is_inert_outside_test_mode(monkeypatch):
+    monkeypatch.setenv("TEXTPILOT_TEST_EXIT_AFTER_PROVIDER_ACCEPTED", "1")
+    monkeypatch.delenv("TEXTPILOT_TEST_MODE", raising=False)
+    assert crash_hook._exit_after() is None  # production never sets TEXTPILOT_TEST_MODE
+    hook = crash_hook.CrashHook(crash_hook._exit_after())
+    hook.after_provider_accepted(1_000)  # nothing happens (else this test process would be gone)
+    assert hook.accepted == 0
+    monkeypatch.setenv("TEXTPILOT_TEST_MODE", "1")
+    assert crash_hook._exit_after() == 1

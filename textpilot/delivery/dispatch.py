@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from textpilot.delivery import claims, gate, gating
 from textpilot.delivery.breaker import CircuitBreaker
+from textpilot.delivery.crash_hook import CrashHook
 from textpilot.delivery.models import PRIORITY_REPLY, Sender
 from textpilot.delivery.providers.base import OutgoingText, Outcome, SendResult
 from textpilot.delivery.ratelimit import Limiters
@@ -49,22 +50,6 @@ CALL_TIMEOUT_SECONDS = min(30.0, claims.LEASE_SECONDS / 2)
 URGENT_POLL_SECONDS = 0.05
 
 
-def _test_exit_after_accepted() -> int | None:
-    """Test only: with TEXTPILOT_TEST_MODE=1, TEXTPILOT_TEST_EXIT_AFTER_PROVIDER_ACCEPTED=N makes
-    the dispatcher leave with os._exit (as abruptly as kill -9: no cleanup, nothing recorded)
-    once providers have accepted N texts, right after the provider call that got there and
-    before its results are recorded: the crash window the exactly-once tests must hit for
-    sure. Read once per process; outside test mode the variable is not even looked at."""
-    if os.environ.get("TEXTPILOT_TEST_MODE") != "1":
-        return None
-    value = os.environ.get("TEXTPILOT_TEST_EXIT_AFTER_PROVIDER_ACCEPTED", "")
-    return int(value) if value.isdigit() else None
-
-
-TEST_EXIT_AFTER_ACCEPTED = _test_exit_after_accepted()
-TEST_EXIT_CODE = 70  # what a dispatcher stopped by the test exit hook exits with
-
-
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -86,7 +71,7 @@ class Dispatcher:
         self._breakers: dict[str, CircuitBreaker] = {}
         self._pacing: dict[int, asyncio.Lock] = {}  # sender id -> one batch paced out at a time
         self._limiters = Limiters(self.owner)
-        self._accepted = 0  # texts providers accepted, for the test exit hook
+        self._crash_hook = CrashHook()  # test only (crash_hook.py); does nothing otherwise
         self.sent = 0
         self._sent_lock = threading.Lock()
 
@@ -226,22 +211,13 @@ class Dispatcher:
             sent = await asyncio.gather(self._send_paced(provider, limiter, replies, breaker, None, last_look),
                                         self._send_paced(provider, limiter, texts, breaker, pacing, last_look))
             results = [result for part in sent for result in part]
-            if TEST_EXIT_AFTER_ACCEPTED is not None:
-                self._exit_if_told(results)
+            self._crash_hook.after_provider_accepted(sum(1 for r in results if r.outcome == Outcome.ACCEPTED))
             await self._db(self._record_and_count, token, by_id, results, sender.provider)
         if held_late:
             log.info("dispatcher.held_at_call", sender_id=sender.pk, held=len(held_late))
         suppressed = sum(1 for d in decisions.values() if d.action == gate.SUPPRESS)
         log.debug("dispatcher.cycle", sender_id=sender.pk, claimed=len(claimed), sent=len(to_send), suppressed=suppressed)
         return len(claimed)
-
-    def _exit_if_told(self, results: list[SendResult]) -> None:
-        accepted = sum(1 for result in results if result.outcome == Outcome.ACCEPTED)
-        self._accepted += accepted
-        if self._accepted >= TEST_EXIT_AFTER_ACCEPTED:
-            os.write(2, f"test exit hook: leaving after {self._accepted} accepted texts, the last {accepted} "
-                        f"not recorded\n".encode())
-            os._exit(TEST_EXIT_CODE)
 
     def _record_and_count(self, token: str, by_id: dict, results: list[SendResult], provider: str) -> None:
         """Runs in a database thread: the count is taken there, with the commit, so a stop that
