@@ -258,7 +258,7 @@ def measure(label: str, url: str | None, work: Path, sizes: dict) -> tuple[list,
         harness.run_setup_script(label, env, CAP)
         capped = setup_sender(label, env, name="Capped", from_number="+14155550102", rate=10_000, latency_ms=50,
                               prefix="+1212557", messages=n)
-        run_dispatcher(env, probe, capped["sender_id"], n, data_dir / "capped.log", timeout=600)
+        capped_ran = run_dispatcher(env, probe, capped["sender_id"], n, data_dir / "capped.log", timeout=600)
         got = probe.summary(capped["sender_id"], "+14155550102")
         metrics += [
             harness.metric(f"today's spend as the gate reads it per batch ({read['rows']:,} texts handed over today)",
@@ -267,6 +267,7 @@ def measure(label: str, url: str | None, work: Path, sizes: dict) -> tuple[list,
             harness.metric("throughput with a daily spend cap set (first to last hand-over)",
                            got["carrier_rows"] / got["span"] if got["span"] else float("nan"), "messages/s",
                            f"≥ {TARGET_RATE:,} messages/s"),
+            harness.metric("CPU seconds of the dispatcher process, spend cap set", capped_ran["cpu"], "s"),
             harness.metric("with a spend cap: messages handed over twice", got["duplicates"], "", "0"),
         ]
         for i, per_second in enumerate(sizes["rates"]):
