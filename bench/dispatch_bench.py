@@ -13,6 +13,15 @@ latency), each with ~10 s of texts, sent by a fresh dispatcher; achieved rate = 
 (last − first hand-over in the carrier log). Every run also checks exactly-once: each message
 ended `sent` and has exactly one carrier-log row.
 
+Daily spend cap: after the throughput run, today's spend as the gate reads it once per batch
+(the store's counter row, delivery/spend.py) is timed against the SUM over the day's
+handed-over texts that the gate ran per batch before the counter existed (baseline, same run,
+same rows), and the counter is checked against that sum; then the throughput run is repeated
+with a daily spend cap set (far above what is spent). Shared rate: with `REDIS_URL`
+(TEXTPILOT_BENCH_REDIS_URL, default redis://127.0.0.1:6379/14), two dispatcher processes
+share a sender limited to 1,000/s (achieved rate of the pair), and one dispatcher's
+throughput at 10,000/s is measured with its rate booked in Redis.
+
     .venv/bin/python bench/dispatch_bench.py [--quick]
 """
 import argparse
@@ -32,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
 
+REDIS_URL = os.environ.get("TEXTPILOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 NAME = "dispatch"
 TITLE = "Dispatcher: messages/s of one worker against the sim carrier (50 ms calls) and rate-limit accuracy"
 TARGET_RATE = 2_000
@@ -87,6 +97,54 @@ print(json.dumps({"rows": len(ids), "seconds": time.perf_counter() - started}))
 """
 
 
+SPEND_PROBE = """
+import json, os, statistics, sys, time, django
+from decimal import Decimal
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "textpilot.settings")
+django.setup()
+from django.db.models import Sum
+from django.utils import timezone
+from textpilot.delivery import gate, spend
+from textpilot.delivery.claims import HANDED_OVER
+from textpilot.delivery.models import Direction, Message
+from textpilot.stores.models import Store
+store, skip_sender = Store.objects.get(slug="bench"), int(sys.argv[1])
+now = timezone.now()
+day, since = spend.local_day(now, store.timezone), gate.local_day_start(now, store.timezone)
+
+def counter():
+    return spend.spent_on(store.pk, day)
+
+def day_sum(**exclude):  # what the gate summed once per batch before the counter
+    rows = Message.objects.filter(store=store, direction=Direction.OUTBOUND, status__in=HANDED_OVER, sent_at__gte=since)
+    return rows.exclude(**exclude).aggregate(total=Sum("estimated_cost"))["total"] or 0
+
+def median_ms(fn, times):
+    fn()
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+print(json.dumps({"counter_ms": median_ms(counter, 300), "sum_ms": median_ms(day_sum, 30),
+                  "rows": Message.objects.filter(store=store, status__in=HANDED_OVER).count(),
+                  # to the column's five places (SQLite sums in floating point)
+                  "difference": float(counter() - Decimal(day_sum(sender_id=skip_sender)).quantize(Decimal("0.00001")))}))
+"""
+
+CAP = """
+import os, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "textpilot.settings")
+django.setup()
+from textpilot.delivery import service
+from textpilot.stores.models import Store
+service.update_compliance_settings(Store.objects.get(slug="bench"), daily_spend_cap="1000000")
+print("{}")
+"""
+
+
 class Probe:
     """Read-only questions to the benchmark database, straight from this process."""
 
@@ -128,24 +186,38 @@ def setup_sender(label, env, **args) -> dict:
     return harness.run_setup_script(label, env, SETUP.replace("sys.argv[1]", repr(json.dumps(args))))
 
 
-def run_dispatcher(env: dict, probe: Probe, sender_id: int, expected: int, log_path: Path, timeout: float) -> dict:
-    """Start `textpilot dispatch`, wait until the sender has nothing left, stop it (SIGTERM)."""
+def run_dispatcher(env: dict, probe: Probe, sender_id: int, expected: int, log_path: Path, timeout: float,
+                   processes: int = 1) -> dict:
+    """Start `processes` × `textpilot dispatch`, wait until the sender has nothing left, stop
+    them (SIGTERM). CPU and peak RSS are those of the first process."""
     started = time.perf_counter()
-    log = open(log_path, "w")
-    proc = subprocess.Popen(harness.textpilot("dispatch"), env=env, cwd=harness.ROOT, stdout=log, stderr=subprocess.STDOUT)
+    logs = [open(log_path.with_suffix(f".{i}.log") if i else log_path, "w") for i in range(processes)]
+    procs = [subprocess.Popen(harness.textpilot("dispatch"), env=env, cwd=harness.ROOT, stdout=log, stderr=subprocess.STDOUT)
+             for log in logs]
     try:
         while probe.pending(sender_id):
-            if proc.poll() is not None:
+            if any(proc.poll() is not None for proc in procs):
                 raise RuntimeError(f"dispatcher exited early:\n{log_path.read_text()[-3000:]}")
             if time.perf_counter() - started > timeout:
                 raise RuntimeError(f"dispatcher did not finish {expected} messages in {timeout} s")
             time.sleep(0.1)
         wall = time.perf_counter() - started
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, status, usage = os.wait4(proc.pid, 0)
-        log.close()
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024}
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        usages = [os.wait4(proc.pid, 0)[2] for proc in procs]
+        for log in logs:
+            log.close()
+    return {"wall": wall, "cpu": usages[0].ru_utime + usages[0].ru_stime, "peak_rss_mb": usages[0].ru_maxrss / 1024}
+
+
+def redis_answers() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except Exception:  # noqa: BLE001 - any failure means "not there"
+        return False
 
 
 def measure(label: str, url: str | None, work: Path, sizes: dict) -> tuple[list, list]:
@@ -181,6 +253,25 @@ def measure(label: str, url: str | None, work: Path, sizes: dict) -> tuple[list,
         ]
         notes.append(f"{n:,} messages; load average (1 min) before/after the throughput run: {load_before[:1]} / "
                      f"{load_after[:1]} on {os.cpu_count()} shared cores")
+
+        # The daily spend cap: the counter the gate reads per batch against the old per-batch SUM.
+        read = json.loads(subprocess.run([sys.executable, "-c", SPEND_PROBE, str(base["sender_id"])], env=env,
+                                         cwd=harness.ROOT, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+        harness.run_setup_script(label, env, CAP)
+        capped = setup_sender(label, env, name="Capped", from_number="+14155550102", rate=10_000, latency_ms=50,
+                              prefix="+1212557", messages=n)
+        capped_ran = run_dispatcher(env, probe, capped["sender_id"], n, data_dir / "capped.log", timeout=600)
+        got = probe.summary(capped["sender_id"], "+14155550102")
+        metrics += [
+            harness.metric(f"today's spend as the gate reads it per batch ({read['rows']:,} texts handed over today)",
+                           read["counter_ms"], "ms", "", read["sum_ms"], "the per-batch SUM of the day's texts it replaced"),
+            harness.metric("spend counter − Σ cost of the texts dispatchers handed over", read["difference"], "", "= 0"),
+            harness.metric("throughput with a daily spend cap set (first to last hand-over)",
+                           got["carrier_rows"] / got["span"] if got["span"] else float("nan"), "messages/s",
+                           f"≥ {TARGET_RATE:,} messages/s"),
+            harness.metric("CPU seconds of the dispatcher process, spend cap set", capped_ran["cpu"], "s"),
+            harness.metric("with a spend cap: messages handed over twice", got["duplicates"], "", "0"),
+        ]
         for i, per_second in enumerate(sizes["rates"]):
             count = per_second * sizes["rate_seconds"]
             number = f"+1415555020{i}"
@@ -195,9 +286,41 @@ def measure(label: str, url: str | None, work: Path, sizes: dict) -> tuple[list,
                 harness.metric(f"rate limit {per_second}/s: error", 100 * (achieved - per_second) / per_second, "%", "within ± 2 %"),
                 harness.metric(f"rate limit {per_second}/s: handed over twice", got["duplicates"], "", "0"),
             ]
+        if redis_answers():
+            metrics += measure_shared_rate(label, env, probe, data_dir, sizes, n)
+        else:
+            notes.append(f"Redis was not reachable at {REDIS_URL}; the shared rate limit was not measured.")
     finally:
         probe.close()
     return metrics, notes
+
+
+def measure_shared_rate(label: str, env: dict, probe: Probe, data_dir: Path, sizes: dict, n: int) -> list:
+    """Two dispatchers sharing one sender's 1,000/s through Redis; one dispatcher's throughput
+    with its rate booked in Redis (a round trip per provider call)."""
+    shared_env = {**env, "REDIS_URL": REDIS_URL}
+    shared_env.pop("TEXTPILOT_DISPATCH_WORKERS", None)  # not needed with Redis (and ignored)
+    per_second, number = 1000, "+14155550210"
+    count = per_second * sizes["rate_seconds"]
+    limited = setup_sender(label, env, name="Shared 1000", from_number=number, rate=per_second, latency_ms=20,
+                           prefix="+1313558", messages=count)
+    run_dispatcher(shared_env, probe, limited["sender_id"], count, data_dir / "shared.log", timeout=600, processes=2)
+    got = probe.summary(limited["sender_id"], number)
+    achieved = (got["carrier_rows"] - 1) / got["span"] if got["span"] else float("nan")
+    fast = setup_sender(label, env, name="Redis throughput", from_number="+14155550103", rate=10_000, latency_ms=50,
+                        prefix="+1212558", messages=n)
+    ran = run_dispatcher(shared_env, probe, fast["sender_id"], n, data_dir / "redis-throughput.log", timeout=600)
+    fast_got = probe.summary(fast["sender_id"], "+14155550103")
+    return [
+        harness.metric(f"rate limit {per_second}/s shared by two dispatchers through Redis: achieved rate", achieved,
+                       "messages/s", f"{per_second} ± 2 %"),
+        harness.metric(f"rate limit {per_second}/s shared through Redis: error", 100 * (achieved - per_second) / per_second,
+                       "%", "within ± 2 %"),
+        harness.metric("two dispatchers through Redis: handed over twice", got["duplicates"], "", "0"),
+        harness.metric("throughput, one dispatcher, rate booked in Redis", fast_got["carrier_rows"] / fast_got["span"]
+                       if fast_got["span"] else float("nan"), "messages/s", f"≥ {TARGET_RATE:,} messages/s"),
+        harness.metric("CPU seconds of that dispatcher process", ran["cpu"], "s"),
+    ]
 
 
 def run(quick: bool = False, **_) -> dict:
@@ -217,7 +340,7 @@ def run(quick: bool = False, **_) -> dict:
         shutil.rmtree(work, ignore_errors=True)
     return {
         "name": NAME, "title": TITLE,
-        "description": " ".join((__doc__ or "").strip().split("\n\n")[0:2][1].split()),
+        "description": " ".join(" ".join(part.split()) for part in (__doc__ or "").strip().split("\n\n")[1:3]),
         "params": {**sizes, "latency_ms": 50, "batch_size": 500},
         "machine": machine, "seconds": time.perf_counter() - started, "runs": runs, "notes": notes,
     }

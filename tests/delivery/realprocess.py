@@ -1,6 +1,7 @@
 """Real `textpilot` processes on a database of their own, for the safety tests (exactly once,
 opt-out races): a SQLite file in tmp_path on the SQLite run, a fresh PostgreSQL database on
 the PostgreSQL run, migrated once per module and copied for each test."""
+import datetime
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import uuid
 import pytest
 
 PYTHON_TEXTPILOT = [sys.executable, "-m", "textpilot.cli"]
+REDIS_URL = os.environ["REDIS_URL_FOR_TESTS"]
 
 
 class Database:
@@ -41,6 +43,34 @@ class Database:
     def handed_over(self) -> int:
         return self.value("SELECT count(*) FROM delivery_simdelivery")
 
+    def orphans(self) -> dict[str, set[int]]:
+        """Texts left `sending` by a dead dispatcher: those the sim carrier has (it accepted
+        them, their result was never recorded) and those it never got."""
+        rows = self.conn.execute("SELECT m.id, (SELECT count(*) FROM delivery_simdelivery s "
+                                 "WHERE s.client_ref = CAST(m.id AS VARCHAR(64))) FROM delivery_message m "
+                                 "WHERE m.status = 'sending'").fetchall()
+        return {"accepted": {pk for pk, n in rows if n}, "never_got": {pk for pk, n in rows if not n}}
+
+    def make_receipts_due(self, message_ids) -> None:
+        """The sim carrier sends the receipts of these texts now (instead of in an hour)."""
+        refs = [str(pk) for pk in message_ids]
+        past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)
+        if self.vendor == "sqlite":
+            marks = ", ".join("?" * len(refs))
+            self.conn.execute(f"UPDATE delivery_simdelivery SET receipt_due_at = ? WHERE client_ref IN ({marks})",
+                              (past.replace(tzinfo=None).isoformat(" "), *refs))
+        else:
+            self.conn.execute("UPDATE delivery_simdelivery SET receipt_due_at = %s WHERE client_ref = ANY(%s)", (past, refs))
+
+    def make_due(self) -> None:
+        """Every queued text is due from now (in the backend's own datetime format)."""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if self.vendor == "sqlite":
+            self.conn.execute("UPDATE delivery_message SET send_after = ? WHERE status = 'queued'",
+                              (now.replace(tzinfo=None).isoformat(" "),))
+        else:
+            self.conn.execute("UPDATE delivery_message SET send_after = %s WHERE status = 'queued'", (now,))
+
     def drop(self):
         self.conn.close()
         if self.vendor == "postgresql":
@@ -51,9 +81,21 @@ class Database:
 
 
 def _child_env(data_dir) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(TEXTPILOT_DATA_DIR=str(data_dir), TEXTPILOT_LOG_LEVEL="WARNING")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TEXTPILOT_DISPATCH_WORKERS")}
+    # Test mode: the dispatcher honours its test-only exit hook (delivery/crash_hook.py).
+    env.update(TEXTPILOT_DATA_DIR=str(data_dir), TEXTPILOT_LOG_LEVEL="WARNING", TEXTPILOT_TEST_MODE="1")
     return env
+
+
+def clear_rate_schedules(prefix: str = "textpilot:send-rate") -> None:
+    """Remove the senders' shared rate schedules under `prefix` from the test Redis."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 def _pg_admin_url() -> str:
@@ -93,9 +135,14 @@ def template(tmp_path_factory):
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_dispatcher(db: Database, log_path, **env) -> subprocess.Popen:
-    return subprocess.Popen([*PYTHON_TEXTPILOT, "dispatch"], env={**db.env, **env}, stdout=open(log_path, "w"),
+def start_dispatcher(db: Database, log_path, *args: str, **env) -> subprocess.Popen:
+    return subprocess.Popen([*PYTHON_TEXTPILOT, "dispatch", *args], env={**db.env, **env}, stdout=open(log_path, "w"),
                             stderr=subprocess.STDOUT)
+
+
+def wait_for_log(path, text: str, timeout: float, *procs) -> None:
+    """Until `text` appears in the log a child process writes."""
+    wait_until(lambda: path.exists() and text in path.read_text(), timeout, f"{text!r} in {path.name}", *procs)
 
 
 def wait_until(condition, timeout: float, what: str, *procs) -> None:

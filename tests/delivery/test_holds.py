@@ -4,6 +4,7 @@ writes the rule, the reason and the time a text is held until (and clears them w
 profile reaches the gate; the messages API, the message page and
 GET /api/v1/profiles/{id}/sendability say which rule holds a text, why, and until when."""
 import datetime as dt
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +12,7 @@ from django.urls import reverse
 
 from textpilot.delivery import claims, gating, sendability, service
 from textpilot.delivery.models import Message, Status
+from textpilot.delivery.providers.base import Outcome, SendResult
 from textpilot.profiles import service as profiles
 from textpilot.profiles.models import ConsentStatus, Profile
 
@@ -170,9 +172,15 @@ def test_sendability_uses_the_persons_history_and_consent(api, store, sim_sender
 def test_sendability_counts_todays_spend(api, store, sim_sender, at):
     at(SUNDAY_NOON)
     ann = customer(store, "+12125550123", timezone="America/New_York")
-    service.update_compliance_settings(store, daily_spend_cap="0.01")
-    spent = service.send_message(store, profile=ann, body="Your order shipped", send_after=SUNDAY_NOON)
-    Message.objects.filter(pk=spent.pk).update(status=Status.DELIVERED, sent_at=SUNDAY_NOON - dt.timedelta(minutes=5))
+    service.update_compliance_settings(store, daily_spend_cap="0.02")  # room for one text of 0.011, not two
+    assert api.get(f"/api/v1/profiles/{ann.pk}/sendability").json()["action"] == "send"
+    earlier = SUNDAY_NOON - dt.timedelta(minutes=5)
+    spent = service.send_message(store, profile=ann, body="Your order shipped", send_after=earlier)
+    assert spent.estimated_cost == Decimal("0.011")
+    handed = run_gate(sim_sender, earlier)  # the dispatcher hands it over at 11:55 and the store's counter adds its cost
+    assert [m.pk for m in handed] == [spent.pk]
+    claims.record_results(handed[0].lease_owner, {spent.pk: handed[0]},
+                          [SendResult(spent.pk, Outcome.ACCEPTED, provider_message_id="SM1")], "sim", now=earlier)
     body = api.get(f"/api/v1/profiles/{ann.pk}/sendability").json()
     assert (body["action"], body["rule"]) == ("defer", "spend_cap")
     assert body["at"].startswith("2026-06-15T12:00:00")  # the budget is back at midnight, the window opens at 8:00

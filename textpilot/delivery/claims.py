@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import os
 import random
-import uuid
 from collections import defaultdict
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -17,7 +16,8 @@ from django.db.models import Case, CharField, DateTimeField, F, Value, When
 from django.utils import timezone
 
 from textpilot.common.bulk_insert import insert_rows
-from textpilot.delivery import gate
+from textpilot.common.leasing import Leases
+from textpilot.delivery import gate, spend
 from textpilot.delivery.models import PRIORITY_REPLY, DeliveryAttempt, Message, Status
 from textpilot.delivery.providers.base import Outcome, SendResult
 from textpilot.stores.models import Store
@@ -41,38 +41,23 @@ BACKOFF_MAX_SECONDS = 600.0
 HANDED_OVER = (Status.SENDING, Status.UNKNOWN, Status.SENT, Status.DELIVERED, Status.UNDELIVERED)
 
 
-def new_lease_token(owner: str) -> str:
-    return f"{owner}:{uuid.uuid4().hex[:12]}"
+# The lease columns of a message (common/leasing.py): claimed by one dispatcher at a time.
+LEASES = Leases(Message, seconds=LEASE_SECONDS)
 
 
 def claim_due(sender_id: int, limit: int, owner: str, now: dt.datetime | None = None,
               max_priority: int | None = None) -> tuple[str, list[Message]]:
     """Lease up to `limit` due queued messages of one sender, most urgent first (only those
     of `max_priority` or more urgent, when given). Two dispatchers never get the same
-    message: PostgreSQL skips rows locked by another claim; SQLite runs the whole UPDATE
-    under its single write lock."""
+    message (see Leases.claim)."""
     now = now or timezone.now()
-    token = new_lease_token(owner)
-    expires = now + dt.timedelta(seconds=LEASE_SECONDS)
-    table = Message._meta.db_table
-    due = ("status = %s AND sender_id = %s AND send_after <= %s AND (lease_expires_at IS NULL OR lease_expires_at < %s)")
-    # Raw SQL needs the backend's own datetime format (SQLite compares them as text).
-    db_now, db_expires = (connection.ops.adapt_datetimefield_value(value) for value in (now, expires))
-    params = [Status.QUEUED, sender_id, db_now, db_now]
+    due = Message.objects.filter(status=Status.QUEUED, sender_id=sender_id, send_after__lte=now)
     if max_priority is not None:
-        due += " AND priority <= %s"
-        params.append(max_priority)
-    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = (f"UPDATE {table} SET lease_owner = %s, lease_expires_at = %s WHERE id IN ("
-           f"SELECT id FROM {table} WHERE {due} ORDER BY priority, send_after, id LIMIT %s{lock})")
-    with transaction.atomic(), connection.cursor() as cursor:
-        # RETURNING (PostgreSQL, SQLite ≥ 3.35) names the claimed rows: no second look-up by
-        # the unindexed lease_owner column.
-        cursor.execute(sql + " RETURNING id", [token, db_expires, *params, limit])
-        ids = [row[0] for row in cursor.fetchall()]
+        due = due.filter(priority__lte=max_priority)
+    token, ids = LEASES.claim(due.order_by("priority", "send_after", "id"), limit=limit, owner=owner, now=now)
     if not ids:
         return token, []
-    claimed = list(Message.objects.filter(pk__in=ids, lease_owner=token, status=Status.QUEUED).select_related("profile")
+    claimed = list(LEASES.held(token, ids).filter(status=Status.QUEUED).select_related("profile")
                    .only(*_CLAIMED_FIELDS).order_by("priority", "send_after", "id"))
     # One Store object per store, not one per row (a batch is nearly always one store).
     stores = {store.pk: store for store in Store.objects.filter(pk__in={m.store_id for m in claimed})}
@@ -111,24 +96,37 @@ def senders_with_urgent(now: dt.datetime | None = None, limit: int = 100) -> lis
 
 def hold(token: str, decisions: dict[int, gate.Decision], now: dt.datetime, status: str, give_back_attempt: bool = False) -> None:
     """Suppress or defer leased messages as their decisions say: one UPDATE per kind of
-    decision, not per message, and only while the lease is ours."""
+    decision, not per message, and only while the lease is ours. Texts held from `sending`
+    give their spend back (run inside the caller's transaction)."""
+    leaving = _leaving_sending(token, decisions) if status == Status.SENDING and decisions else []
     stopped = defaultdict(list)
     for pk, decision in decisions.items():
         stopped[(decision.action, decision.reason[:255], decision.until, decision.rule[:96])].append(pk)
-    released = dict(lease_owner="", lease_expires_at=None)
     for (action, reason, until, rule), ids in stopped.items():
-        mine = Message.objects.filter(pk__in=ids, lease_owner=token, status=status)
+        mine = LEASES.held(token, ids).filter(status=status)
         if action == gate.SUPPRESS:
-            mine.update(status=Status.SUPPRESSED, status_reason=reason, hold_rule=rule, status_at=now, **released)
+            LEASES.release(mine, status=Status.SUPPRESSED, status_reason=reason, hold_rule=rule, status_at=now)
         else:  # deferred: queued again for its allowed moment; the provider was never called
             attempts = F("attempts") - 1 if give_back_attempt else F("attempts")
-            mine.update(status=Status.QUEUED, send_after=until, status_reason=reason, hold_rule=rule, attempts=attempts,
-                        **released)
+            LEASES.release(mine, status=Status.QUEUED, send_after=until, status_reason=reason, hold_rule=rule,
+                           attempts=attempts)
+    spend.give_back(leaving)
 
 
-def apply_gate(token: str, messages: list[Message], decisions: dict[int, gate.Decision], now: dt.datetime) -> list[Message]:
+def _leaving_sending(token: str, ids) -> list[tuple]:
+    """Those of `ids` still ours in `sending`, as spend.give_back wants them, locked until the
+    transaction ends (so exactly the texts that do leave `sending` give their cost back)."""
+    return list(LEASES.held(token, ids).filter(status=Status.SENDING).order_by().select_for_update(of=("self",))
+                .values_list("store_id", "store__timezone", "estimated_cost", "status_at"))
+
+
+def apply_gate(token: str, messages: list[Message], decisions: dict[int, gate.Decision], now: dt.datetime,
+               checks: dict | None = None) -> list[Message]:
     """Suppress or defer what the gate stopped; mark the rest `sending` (committed before any
-    provider call, so a crash afterwards is visible) and return them."""
+    provider call, so a crash afterwards is visible), count their cost in the store's daily
+    spend and return them. With the gate's `checks`, texts that no longer fit under the
+    daily spend cap (other batches spent meanwhile) are deferred instead (spend.reserve);
+    their decisions replace the gate's in `decisions`."""
     to_send = [message for message in messages if decisions[message.pk].action == gate.SEND]
     stopped = {message.pk: decisions[message.pk] for message in messages if decisions[message.pk].action != gate.SEND}
     with transaction.atomic():
@@ -136,14 +134,19 @@ def apply_gate(token: str, messages: list[Message], decisions: dict[int, gate.De
         if to_send:
             ids = [m.pk for m in to_send]
             # The lease starts again here: it must cover the pacing and the provider calls.
-            updated = Message.objects.filter(pk__in=ids, lease_owner=token, status=Status.QUEUED).update(
-                status=Status.SENDING, status_at=now, status_reason="", hold_rule="", attempts=F("attempts") + 1,
-                lease_expires_at=timezone.now() + dt.timedelta(seconds=LEASE_SECONDS))
+            updated = LEASES.renew(LEASES.held(token, ids).filter(status=Status.QUEUED), now=timezone.now(),
+                                   status=Status.SENDING, status_at=now, status_reason="", hold_rule="",
+                                   attempts=F("attempts") + 1)
             if updated != len(ids):  # lost the lease in between: send only what is still ours
-                still = set(Message.objects.filter(pk__in=ids, lease_owner=token, status=Status.SENDING).values_list("pk", flat=True))
+                still = set(LEASES.held(token, ids).filter(status=Status.SENDING).values_list("pk", flat=True))
                 to_send = [m for m in to_send if m.pk in still]
             for message in to_send:
                 message.attempts += 1
+            over = spend.reserve(to_send, now, checks)
+            if over:
+                hold(token, over, now, Status.SENDING, give_back_attempt=True)
+                decisions.update(over)
+                to_send = [m for m in to_send if m.pk not in over]
     return to_send
 
 
@@ -156,7 +159,7 @@ def record_results(token: str, messages: dict[int, Message], results: list[SendR
     counts: dict[str, int] = defaultdict(int)
     attempts, opt_outs = [], []
     accepted, retry, unknown, failed = {}, {}, {}, defaultdict(list)
-    released = dict(lease_owner="", lease_expires_at=None)
+    released = LEASES.released()
     for result in results:
         message = messages[result.message_id]
         counts[result.outcome.value] += 1
@@ -176,9 +179,11 @@ def record_results(token: str, messages: dict[int, Message], results: list[SendR
                 opt_outs.append((message, result.error_code))
 
     def mine(ids):
-        return Message.objects.filter(pk__in=list(ids), lease_owner=token, status=Status.SENDING)
+        return LEASES.held(token, ids).filter(status=Status.SENDING)
 
     with transaction.atomic():
+        # Back to the queue or failed: the provider didn't take them, their spend goes back.
+        leaving = _leaving_sending(token, [*retry, *(pk for ids in failed.values() for pk in ids)]) if retry or failed else []
         for chunk in _chunks(list(accepted.items())):
             _mark_sent(token, chunk, provider, now)
         for chunk in _chunks(list(retry.items())):
@@ -191,6 +196,7 @@ def record_results(token: str, messages: dict[int, Message], results: list[SendR
         for (reason, error_code), ids in failed.items():
             mine(ids).update(status=Status.FAILED, status_at=now, status_reason=reason, error_code=error_code, **released)
         insert_rows(DeliveryAttempt, _ATTEMPT_COLUMNS, attempts, json_columns=("request", "response"))
+        spend.give_back(leaving)
     for message, error_code in opt_outs:
         from textpilot.delivery import service
 
@@ -244,7 +250,7 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 def expired_sending(limit: int = 500, now: dt.datetime | None = None) -> list[Message]:
     """Messages marked `sending` whose lease ran out: their worker died or hung mid-call."""
     now = now or timezone.now()
-    return list(Message.objects.filter(status=Status.SENDING, lease_expires_at__lt=now)
+    return list(LEASES.expired(Message.objects.filter(status=Status.SENDING), now)
                 .select_related("sender", "store").order_by("lease_expires_at")[:limit])
 
 
@@ -253,15 +259,17 @@ def resolve_orphan(message: Message, *, found: bool | None, provider_message_id:
     """found=True: the provider has it (mark sent); False: it never arrived (queue again);
     None: nobody can tell (mark unknown; a receipt will settle it). Never a blind resend."""
     now = now or timezone.now()
-    stale = Message.objects.filter(pk=message.pk, status=Status.SENDING, lease_owner=message.lease_owner)
+    stale = LEASES.held(message.lease_owner, [message.pk]).filter(status=Status.SENDING)
     if found is True:
-        stale.update(status=Status.SENT, status_at=now, sent_at=now, provider_message_id=provider_message_id,
-                     lease_owner="", lease_expires_at=None, status_reason="recovered: the provider had it")
+        LEASES.release(stale, status=Status.SENT, status_at=now, sent_at=now, provider_message_id=provider_message_id,
+                       status_reason="recovered: the provider had it")
         return Status.SENT
     if found is False:
-        stale.update(status=Status.QUEUED, lease_owner="", lease_expires_at=None,
-                     status_reason="recovered: the provider never got it; sending again")
+        with transaction.atomic():
+            leaving = _leaving_sending(message.lease_owner, [message.pk])
+            LEASES.release(stale, status=Status.QUEUED, status_reason="recovered: the provider never got it; sending again")
+            spend.give_back(leaving)
         return Status.QUEUED
-    stale.update(status=Status.UNKNOWN, status_at=now, lease_owner="", lease_expires_at=None,
-                 status_reason="unknown: the worker stopped mid-call; waiting for a receipt")
+    LEASES.release(stale, status=Status.UNKNOWN, status_at=now,
+                   status_reason="unknown: the worker stopped mid-call; waiting for a receipt")
     return Status.UNKNOWN

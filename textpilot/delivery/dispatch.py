@@ -24,9 +24,10 @@ from django.utils import timezone
 
 from textpilot.delivery import claims, gate, gating
 from textpilot.delivery.breaker import CircuitBreaker
+from textpilot.delivery.crash_hook import CrashHook
 from textpilot.delivery.models import PRIORITY_REPLY, Sender
 from textpilot.delivery.providers.base import OutgoingText, Outcome, SendResult
-from textpilot.delivery.ratelimit import rate_limiter_for
+from textpilot.delivery.ratelimit import Limiters
 from textpilot.common.queue_status import record_dispatcher_heartbeat
 
 log = structlog.get_logger(__name__)
@@ -40,6 +41,7 @@ LANES_PER_SENDER = 3
 # Texts due within this much of each other leave in one provider call: at 1,000/s that is
 # calls of ~20 texts instead of ~5 (a per-call cost dominated), at most 20 ms early.
 PACING_TICK_SECONDS = 0.02
+MAX_TEXTS_PER_CALL = 50
 # Most a single provider call may take; kept well under the lease so a slow call ends
 # before another dispatcher may look at the message.
 CALL_TIMEOUT_SECONDS = min(30.0, claims.LEASE_SECONDS / 2)
@@ -72,6 +74,8 @@ class Dispatcher:
         self._providers: dict[int, tuple[float, object]] = {}  # sender id -> (options stamp, provider)
         self._breakers: dict[str, CircuitBreaker] = {}
         self._pacing: dict[int, asyncio.Lock] = {}  # sender id -> one batch paced out at a time
+        self._limiters = Limiters(self.owner)
+        self._crash_hook = CrashHook()  # test only (crash_hook.py); does nothing otherwise
         self.sent = 0
         self._sent_lock = threading.Lock()
 
@@ -184,10 +188,11 @@ class Dispatcher:
         breaker = self._breaker(sender.provider)
         if not breaker.allow():
             return 0
-        limiter = rate_limiter_for(sender)
-        # Claim no more than the sender may send in a couple of seconds: a slow toll-free
-        # number must not sit on hundreds of leases.
-        limit = max(1, min(self.batch_size, math.ceil(sender.rate_per_second * 2)))
+        limiter = self._limiters.for_sender(sender)
+        # Claim no more than this dispatcher may send in a couple of seconds (its share when
+        # several share the sender): a slow toll-free number must not sit on hundreds of
+        # leases, and a batch must be paced out well within its lease.
+        limit = max(1, min(self.batch_size, math.ceil(limiter.own_rate * 2)))
         token, claimed = await self._db(claims.claim_due, sender.pk, limit, self.owner,
                                         max_priority=PRIORITY_REPLY if urgent else None)
         if not claimed:
@@ -195,7 +200,7 @@ class Dispatcher:
         now = timezone.now()
         checks: dict = {}
         decisions = await self._db(gating.gate_batch, claimed, now, checks)
-        to_send = await self._db(claims.apply_gate, token, claimed, decisions, now)
+        to_send = await self._db(claims.apply_gate, token, claimed, decisions, now, checks)
         held_late: set[int] = set()
         if to_send:
             provider = self._provider(sender)
@@ -214,6 +219,7 @@ class Dispatcher:
             sent = await asyncio.gather(self._send_paced(provider, limiter, replies, breaker, None, last_look),
                                         self._send_paced(provider, limiter, texts, breaker, pacing, last_look))
             results = [result for part in sent for result in part]
+            self._crash_hook.after_provider_accepted(sum(1 for r in results if r.outcome == Outcome.ACCEPTED))
             await self._db(self._record_and_count, token, by_id, results, sender.provider)
         if held_late:
             log.info("dispatcher.held_at_call", sender_id=sender.pk, held=len(held_late))
@@ -247,19 +253,15 @@ class Dispatcher:
         return results
 
     async def _paced_calls(self, provider, limiter, texts: list[OutgoingText], breaker: CircuitBreaker, last_look=None):
-        chunk: list[OutgoingText] = []
-        for text in texts:
-            wait = await limiter.reserve()
-            if wait > PACING_TICK_SECONDS and chunk:
-                yield asyncio.create_task(self._call(provider, chunk, breaker, last_look))
-                chunk = []
-            if wait > PACING_TICK_SECONDS:
+        """One provider call per block of texts whose slots fall within a pacing tick, made when
+        the block's first slot starts (its last slot is at most a tick later). One booking
+        per block: with the schedule in Redis, one round trip per call, not per text."""
+        block = max(1, min(MAX_TEXTS_PER_CALL, int(limiter.rate * PACING_TICK_SECONDS)))
+        for start in range(0, len(texts), block):
+            chunk = texts[start:start + block]
+            wait = await limiter.reserve(len(chunk))
+            if wait > 0:
                 await asyncio.sleep(wait)
-            chunk.append(text)
-            if len(chunk) >= 50:
-                yield asyncio.create_task(self._call(provider, chunk, breaker, last_look))
-                chunk = []
-        if chunk:
             yield asyncio.create_task(self._call(provider, chunk, breaker, last_look))
 
     async def _call(self, provider, texts: list[OutgoingText], breaker: CircuitBreaker, last_look=None) -> list[SendResult]:
@@ -333,6 +335,7 @@ class Dispatcher:
         return len(orphans)
 
     async def close(self) -> None:
+        await self._limiters.close()
         for _, provider in self._providers.values():
             try:
                 await provider.close()

@@ -11,11 +11,10 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from textpilot.delivery import claims, gate
+from textpilot.delivery import claims, gate, spend
 from textpilot.delivery.claims import HANDED_OVER
 from textpilot.delivery.models import ComplianceSettings, Direction, Kind, Message, Status
 from textpilot.profiles import service as profiles
@@ -32,9 +31,10 @@ def rules_for(store) -> gate.Rules:
 
 
 def gate_batch(messages: list[Message], now: dt.datetime, checks: dict | None = None) -> dict[int, gate.Decision]:
-    """A decision for every message; the history queries are one per store per batch. With
-    `checks`, each message's rules and history are kept there, so `recheck_before_call` can
-    decide again just before the provider call without loading them a second time."""
+    """A decision for every message; the history queries are one per store per batch (today's
+    spend is one read of the store's counter, delivery.spend). With `checks`, each message's
+    rules, history and recipient are kept there, so `recheck_before_call` and the spend
+    check when marking `sending` can decide again without loading them a second time."""
     decisions: dict[int, gate.Decision] = {}
     by_store: dict[int, list[Message]] = defaultdict(list)
     for message in messages:
@@ -44,7 +44,8 @@ def gate_batch(messages: list[Message], now: dt.datetime, checks: dict | None = 
         rules = rules_for(store)
         marketing_profiles = [m.profile_id for m in store_messages if m.kind == Kind.MARKETING and m.profile_id]
         last_marketing, count_24h = _marketing_history(store.pk, marketing_profiles, now)
-        spend_today = _spend_today(store, rules, now) if rules.daily_spend_cap is not None else Decimal("0")
+        spend_today = spend.spent_on(store.pk, spend.local_day(now, rules.store_timezone)) \
+            if rules.daily_spend_cap is not None else Decimal("0")
         for message in store_messages:
             profile = message.profile
             recipient = recipient_of(message.to_phone, profile)
@@ -56,7 +57,7 @@ def gate_batch(messages: list[Message], now: dt.datetime, checks: dict | None = 
                                    recipient=recipient, rules=rules, history=history, now=now)
             decisions[message.pk] = decision
             if checks is not None:
-                checks[message.pk] = (rules, history)
+                checks[message.pk] = (rules, history, recipient)
             if decision.action == gate.SEND:
                 spend_today += message.estimated_cost or Decimal("0")
                 if message.kind == Kind.MARKETING:
@@ -104,13 +105,6 @@ def _history_at_call(message: Message, batch: gate.History, recent: dict, now: d
     return dataclasses.replace(batch, last_marketing_at=last, marketing_last_24h=day)
 
 
-def _spend_today(store, rules: gate.Rules, now: dt.datetime) -> Decimal:
-    since = gate.local_day_start(now, rules.store_timezone)
-    total = (Message.objects.filter(store=store, direction=Direction.OUTBOUND, status__in=HANDED_OVER, sent_at__gte=since)
-             .aggregate(total=Sum("estimated_cost"))["total"])
-    return total or Decimal("0")
-
-
 def recheck_before_call(token: str, messages: list[Message], checks: dict, now: dt.datetime | None = None) -> set[int]:
     """The gate once more, immediately before the provider call, with each recipient's
     consent as committed right now: a STOP that arrived while the batch waited for its turn
@@ -126,7 +120,7 @@ def recheck_before_call(token: str, messages: list[Message], checks: dict, now: 
     recent = _recent_marketing(marketing[0].store_id, {m.profile_id for m in marketing}, now) if marketing else {}
     held: dict[int, gate.Decision] = {}
     for message in messages:
-        rules, history = checks[message.pk]
+        rules, history, _ = checks[message.pk]
         if message.kind == Kind.MARKETING:
             history = _history_at_call(message, history, recent, now)
         recipient = recipient_of(message.to_phone, fresh.get(message.profile_id))

@@ -222,6 +222,20 @@ class ComplianceSettings(StoreOwned):
         constraints = [models.UniqueConstraint(fields=["store"], name="compliance_one_per_store")]
 
 
+class DailySpend(StoreOwned):
+    """What a store spends on texts in one day of its own time zone (delivery.spend): the
+    daily spend cap reads this row instead of summing the day's messages for every batch.
+    A text adds its estimated cost when it is marked `sending` and gives it back if it
+    leaves `sending` without reaching the provider (held at the last look, retried later,
+    failed, or found missing after a crash)."""
+
+    day = models.DateField(help_text="the local date in the store's time zone")
+    spent = models.DecimalField(max_digits=16, decimal_places=5, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "day"], name="daily_spend_one_per_store_day")]
+
+
 class SimDelivery(models.Model):
     """The simulated carrier's own log, the provider side of the `sim` provider: one row per
     accepted submission, never deduplicated, so a text handed over twice shows up twice."""

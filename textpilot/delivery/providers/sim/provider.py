@@ -3,7 +3,10 @@
 It keeps its own log (`SimDelivery`, the provider side: one row per accepted submission,
 duplicates included) and answers lookups by our message id, like a provider with an
 idempotency key would. Latency, failure rate and the delay of delivery receipts are options
-of the sender. Receipts are posted by `periodic`, which every dispatcher runs in its loop."""
+of the sender. Receipts are posted by `periodic`, which every dispatcher runs in its loop.
+The option `answers_lookups` (default true, not offered in the sender form) set to false makes
+it a provider without lookup, like Kannel or SMPP: after a crash its texts stay `unknown`
+until their receipt arrives (the exactly-once tests run both kinds)."""
 from __future__ import annotations
 
 import asyncio
@@ -34,6 +37,10 @@ class SimProvider(Provider):
     }
     supports_lookup = True
     _log_writer: ThreadPoolExecutor | None = None
+
+    def __init__(self, credentials=None, options=None):
+        super().__init__(credentials, options)
+        self.supports_lookup = bool(self.options.get("answers_lookups", True))
 
     def _writer(self) -> ThreadPoolExecutor:
         """The carrier log is written by one thread that keeps its database connection: a new

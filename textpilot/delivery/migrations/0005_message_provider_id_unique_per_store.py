@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('delivery', '0003_urgent_reply_index'),
+        ('delivery', '0004_daily_spend_counter'),
         ('profiles', '0007_backfill_identifier_history'),
         ('stores', '0002_store_public_key'),
     ]
