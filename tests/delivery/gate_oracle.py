@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from textpilot.delivery import gate, sending_rules
-from textpilot.profiles.phones import phone_region, phone_timezones
+from textpilot.common.phones import phone_region, phone_timezones
 
 
 # --- the oracle: when may marketing reach this recipient? --------------------------------
