@@ -12,6 +12,7 @@ every row a store owns; equal snapshots before and after a request prove the req
 changed nothing of that store."""
 from __future__ import annotations
 
+from decimal import Decimal
 import dataclasses
 import json
 
@@ -125,7 +126,7 @@ def build_world(client, store: Store, token: str, shopify_api: str) -> World:
     from textpilot.commerce import service as commerce
     from textpilot.delivery import inbound
     from textpilot.delivery import service as delivery
-    from textpilot.delivery.models import DeliveryAttempt, Kind, SimDelivery
+    from textpilot.delivery.models import DailySpend, DeliveryAttempt, Kind, SimDelivery
     from textpilot.events import service as events
     from textpilot.integrations.shopify import backfill, connections, processing
     from textpilot.integrations.shopify.models import BackfillJob, WebhookDelivery
@@ -184,6 +185,13 @@ def build_world(client, store: Store, token: str, shopify_api: str) -> World:
     put("sim_delivery", SimDelivery.objects.create(store_id=store.pk, client_ref=str(message.pk),
                                                    provider_message_id=f"sim-{slug}-1", to_phone=PHONE,
                                                    from_phone=sender.from_number, body=message.body))
+    from django.utils import timezone
+
+    from textpilot.delivery import spend
+
+    today = spend.local_day(timezone.now(), store.timezone)
+    spend._add(store.pk, today, Decimal("0.0079"))  # what the dispatcher adds when a text goes out
+    put("daily_spend", DailySpend.objects.get(store=store, day=today))
     put("inbound", inbound.receive_inbound(store, from_phone=PHONE, to_phone=sender.from_number, provider="sim",
                                            body=f"too many texts lol {token}", provider_message_id=f"in-{slug}-1"))
     assert world.inbound.review_flag == "possible_opt_out", world.inbound.review_flag  # for reply_not_opt_out

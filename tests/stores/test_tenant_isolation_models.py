@@ -13,6 +13,7 @@ A model that holds another store-owned model's id must carry the store itself
 (test_models_that_point_at_store_rows_carry_the_store), or its rows can't be filtered."""
 from __future__ import annotations
 
+from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.db import transaction
@@ -152,6 +153,19 @@ def check_sim_receipts(a: World, b: World):
     assert a.message.status == Status.DELIVERED
 
 
+def check_daily_spend(a: World, b: World):
+    """A's spend counter moves A's row only; B's day is untouched and read as B's."""
+    from django.utils import timezone
+
+    from textpilot.delivery import spend
+
+    today = spend.local_day(timezone.now(), a.store.timezone)
+    before_b = spend.spent_on(b.store.pk, today)
+    spend._add(a.store.pk, today, Decimal("0.5"))
+    assert spend.spent_on(b.store.pk, today) == before_b
+    assert spend.spent_on(a.store.pk, today) == before_b + Decimal("0.5")  # both worlds start equal
+
+
 def check_click(a: World, b: World):
     """A click on A's link counts in A; found by its code alone, it names its own store."""
     from textpilot.messaging import links
@@ -212,6 +226,7 @@ SERVICES = {
     "delivery.message_history": check_message_history,
     "delivery.review_flagged_reply": check_review_flagged_reply,
     "delivery.sim_receipts": check_sim_receipts,
+    "delivery.daily_spend": check_daily_spend,
     "messaging.click": check_click,
     "shopify.versions": check_shopify_versions,
     "shopify.records": check_shopify_records,
@@ -247,6 +262,7 @@ MODELS: dict[str, list[str]] = {
     "delivery.Sender": [api("GET", "/senders"), api("POST", "/messages"), "page:delivery:sender_active",
                         "page:delivery:sender_default", "page:delivery:sender_test", "service:delivery.send_message"],
     "delivery.SimDelivery": ["service:delivery.sim_receipts"],
+    "delivery.DailySpend": ["service:delivery.daily_spend"],
     "events.Event": [api("POST", "/events"), api("POST", "/events/batch"), "public:snippet:track", "public:short_link",
                      "service:events.record_event"],
     "imports.ImportJob": [api("GET", "/imports/{import_id}"), api("POST", "/imports/{import_id}/mapping"),
