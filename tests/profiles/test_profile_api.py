@@ -149,3 +149,7 @@ def test_profile_output_carries_the_customer_stats_kept_by_commerce(api, store, 
     listed, eight_profiles = list_page()
     assert len(listed) == 8 and theirs.pk not in listed and sum(listed.values()) == 7
     assert eight_profiles == two_profiles  # the stats of a page are one query, not one per profile
+
+    spec = api.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert {"$ref": "#/components/schemas/CustomerStatsOut"} in spec["ProfileOut"]["properties"]["stats"]["anyOf"]
+    assert "other_currency_orders" in spec["CustomerStatsOut"]["required"]
