@@ -166,10 +166,14 @@ def _statements(vendor: str) -> dict[str, str]:
     the upsert costs ~0.13 ms, as much as running it)."""
     table, profile_column, store_column = _names()
     placeholder = {"first_order_at": "NULL", "last_order_at": "NULL", "currency": "%s"}  # the others: 0
+    # Handed another store's profile, the lock changes nothing of its row (PostgreSQL still
+    # locks it) and the recompute finds none of that store's orders.
+    same_store = f"{table}.{store_column} = excluded.{store_column}"
     return {
         "lock": f"INSERT INTO {table} ({profile_column}, {store_column}, {', '.join(_column(name) for name in VALUE_FIELDS)}) "
                 f"VALUES (%s, %s, {', '.join(placeholder.get(name, '0') for name in VALUE_FIELDS)}) "
-                f"ON CONFLICT ({profile_column}) DO UPDATE SET {_column('currency')} = excluded.{_column('currency')}",
+                f"ON CONFLICT ({profile_column}) DO UPDATE SET {_column('currency')} = excluded.{_column('currency')} "
+                f"WHERE {same_store}",
         "upsert_one": _upsert_sql(vendor, one_profile=True),
         "delete_one": f"DELETE FROM {table} WHERE {store_column} = %s AND {profile_column} = %s",
         "upsert_store": _upsert_sql(vendor, one_profile=False),
@@ -243,4 +247,5 @@ def _upsert_sql(vendor: str, one_profile: bool) -> str:
         LEFT JOIN {table} s ON s.{profile_column} = f.profile_id
         WHERE {changed}
         ON CONFLICT ({profile_column}) DO UPDATE SET {', '.join(f'{_column(c)} = excluded.{_column(c)}' for c in VALUE_FIELDS)}
+        WHERE {table}.{store_column} = excluded.{store_column}
     """
