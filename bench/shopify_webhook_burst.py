@@ -44,6 +44,7 @@ COUNTED = {"pending", "authorized", "paid", "partially_refunded"}
 CHECK_SCRIPT = """
 import json, sys
 from decimal import Decimal
+from textpilot.commerce import stats as customer_stats
 from textpilot.commerce.models import Order
 from textpilot.events.models import Event
 from textpilot.integrations.shopify.models import WebhookDelivery
@@ -57,9 +58,14 @@ for order in Order.objects.select_related("profile"):
     if got != want:
         wrong.append({"order": order.external_id, "got": got, "want": want})
 rollups_wrong = 0
-for profile in Profile.objects.filter(external_id__isnull=False):
+customers = list(Profile.objects.filter(external_id__isnull=False).select_related("store"))
+stats = {}
+for store in {profile.store for profile in customers}:
+    stats.update(customer_stats.for_profiles(store, [p.pk for p in customers if p.store_id == store.pk]))
+for profile in customers:
     want = expected["rollups"].get(profile.external_id, {"orders": 0, "spent": "0.00"})
-    if profile.orders_count != want["orders"] or profile.total_spent != Decimal(want["spent"]):
+    got = stats[profile.pk]
+    if got.orders_count != want["orders"] or got.total_spent != Decimal(want["spent"]):
         rollups_wrong += 1
 from django.db.models import Count
 dup_events = Event.objects.values("profile", "name", "properties__order_id").annotate(n=Count("id")).filter(n__gt=1).count()

@@ -15,20 +15,20 @@ from decimal import Decimal
 from textpilot.stores import service as stores
 from textpilot.profiles import service as profiles
 from textpilot.commerce import service as commerce
-from textpilot.profiles.models import Profile
+from textpilot.commerce.models import CustomerStats
 from textpilot.commerce.tasks import recompute_rollups
 store = stores.create_store("Worker Test", slug="worker-test")
 ann = profiles.create_profile(store, phone="+14155552671")
 commerce.record_order(store, external_id="1", total="12.50", profile=ann, payment_status="paid")
-Profile.objects.filter(pk=ann.pk).update(orders_count=0, total_spent=Decimal("0"))
+CustomerStats.objects.filter(pk=ann.pk).update(orders_count=0, total_spent=Decimal("0"))
 recompute_rollups(store.pk)
 print("enqueued")
 """
 
 CHECK = """
-from textpilot.profiles.models import Profile
+from textpilot.commerce.models import CustomerStats
 from textpilot.common.queue_status import describe
-p = Profile.objects.get(phone="+14155552671")
+p = CustomerStats.objects.get(profile__phone="+14155552671")
 print(p.orders_count, p.total_spent, describe()["worker_alive"])
 """
 

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 
+from textpilot.commerce import stats
 from textpilot.commerce.models import Order
 from textpilot.events.models import Event
 from textpilot.profiles.models import Profile
@@ -25,8 +26,17 @@ def test_order_creates_buyer_rollups_and_events(api):
     body = response.json()
     assert body["total"] == "59.90" and [l["title"] for l in body["lines"]] == ["Trail Tent", "Stakes"]
     buyer = Profile.objects.get()
-    assert (buyer.orders_count, buyer.total_spent, buyer.email) == (1, Decimal("59.90"), "ann@example.com")
+    bought = api.get(f"/api/v1/profiles/{buyer.pk}").json()["stats"]
+    assert (bought["orders_count"], bought["total_spent"], buyer.email) == (1, "59.90", "ann@example.com")
     assert set(Event.objects.values_list("name", flat=True)) == {"placed_order", "paid_order"}
+
+
+def test_an_order_in_another_currency_is_kept_and_reported_not_summed(api, store):
+    api.post("/api/v1/orders", ORDER)
+    response = api.post("/api/v1/orders", {**ORDER, "external_id": "5002", "total": "80.00", "currency": "eur"})
+    assert response.status_code == 201 and (response.json()["total"], response.json()["currency"]) == ("80.00", "EUR")
+    row = stats.for_profile(store, Profile.objects.get().pk)
+    assert (row.orders_count, row.total_spent, row.currency, row.other_currency_orders) == (1, Decimal("59.90"), "USD", 1)
 
 
 def test_replay_and_older_update_change_nothing(api):
@@ -38,12 +48,12 @@ def test_replay_and_older_update_change_nothing(api):
     assert Event.objects.count() == 2
 
 
-def test_newer_update_cancels_and_emits_once(api):
+def test_newer_update_cancels_and_emits_once(api, store):
     api.post("/api/v1/orders", ORDER)
     cancelled = {**ORDER, "cancelled_at": "2026-11-02T09:00:00Z", "updated_at": "2026-11-02T09:00:00Z"}
     api.post("/api/v1/orders", cancelled)
     api.post("/api/v1/orders", cancelled)
-    assert Profile.objects.get().orders_count == 0
+    assert stats.for_profile(store, Profile.objects.get().pk).orders_count == 0
     assert Event.objects.filter(name="cancelled_order").count() == 1
 
 

@@ -1,4 +1,4 @@
-"""seed_demo: counts, validity, rollups, consent, determinism, idempotence, --reset isolation.
+"""seed_demo: counts, validity, customer stats, consent, determinism, idempotence, --reset isolation.
 
 Runs on SQLite (executemany path) and on PostgreSQL (COPY path): `DATABASE_URL=… pytest tests/demo`."""
 import io
@@ -12,7 +12,8 @@ from django.db import connection
 from django.db.models import Count
 
 from textpilot.commerce import service as commerce
-from textpilot.commerce.models import Checkout, Order, OrderLine, Product
+from textpilot.commerce import stats
+from textpilot.commerce.models import Checkout, CustomerStats, Order, OrderLine, Product
 from textpilot.demo.generator import DemoGenerator, Plan, ProductRef
 from textpilot.demo import catalog
 from textpilot.events.models import Event
@@ -52,6 +53,11 @@ def snapshot(store):
     return {
         "profiles": sorted(
             tuple(str(row[name]) for name in profile_fields) for row in Profile.objects.filter(store=store).values(*profile_fields)
+        ),
+        "customer_stats": sorted(
+            (profile_ext[c.profile_id], c.orders_count, c.total_spent, c.average_order_value, c.first_order_at, c.last_order_at,
+             c.currency, c.other_currency_orders)
+            for c in CustomerStats.objects.filter(store=store)
         ),
         "consent": sorted(
             (profile_ext[c.profile_id], c.status, c.phone, c.source, c.keyword, c.ip_address, c.user_agent, c.consent_text, c.occurred_at)
@@ -119,38 +125,39 @@ def test_phones_are_valid_unique_e164_and_profiles_look_real(demo):
     assert created.last() - created.first() > timedelta(days=600)
 
 
-def test_rollups_equal_what_commerce_computes(demo):
+def test_customer_stats_equal_what_commerce_computes(demo):
     profiles = list(Profile.objects.filter(store=demo))
+    written = stats.for_profiles(demo, [p.pk for p in profiles])
     for profile in profiles:
-        expected = commerce.rollups_for(demo, profile.pk)
-        actual = {name: getattr(profile, name) for name in expected}
+        expected = stats.compute(demo, profile.pk)
+        actual = {name: getattr(written[profile.pk], name) for name in expected}
         assert actual == expected, profile.external_id
-    assert any(p.orders_count >= 3 for p in profiles) and any(p.orders_count == 0 for p in profiles)
-    # The generator already wrote correct rollups: recomputing corrects nothing ...
-    assert commerce.recompute_all_rollups(demo) == 0
-    # ... and a damaged profile is repaired.
-    damaged = next(p for p in profiles if p.orders_count)
-    Profile.objects.filter(pk=damaged.pk).update(orders_count=0, total_spent=Decimal("0"), last_order_at=None)
-    assert commerce.recompute_all_rollups(demo) == 1
-    damaged.refresh_from_db()
-    assert {n: getattr(damaged, n) for n in ("orders_count", "total_spent", "last_order_at")} == {
-        n: v for n, v in commerce.rollups_for(demo, damaged.pk).items() if n in ("orders_count", "total_spent", "last_order_at")
-    }
+    # A row for exactly the profiles with an order (the commerce rule).
+    assert set(CustomerStats.objects.filter(store=demo).values_list("pk", flat=True)) == set(
+        Order.objects.filter(store=demo).values_list("profile_id", flat=True))
+    assert any(s.orders_count >= 3 for s in written.values()) and any(s.orders_count == 0 for s in written.values())
+    # The generator already wrote correct stats: recomputing corrects nothing ...
+    assert stats.recompute_store(demo) == 0
+    # ... and a damaged row is repaired.
+    damaged = next(s for s in written.values() if s.orders_count)
+    CustomerStats.objects.filter(pk=damaged.pk).update(orders_count=0, total_spent=Decimal("0"), last_order_at=None)
+    assert stats.recompute_store(demo) == 1
+    assert {n: getattr(CustomerStats.objects.get(pk=damaged.pk), n) for n in ("orders_count", "total_spent", "last_order_at")} == {
+        n: getattr(damaged, n) for n in ("orders_count", "total_spent", "last_order_at")}
 
 
-def test_recompute_rounds_the_average_like_rollups_for(store):
+def test_recompute_rounds_the_average_like_compute(store):
     """100.05 / 2 = 50.025: both paths round half-to-even (50.02); 0.15 / 2 = 0.075 → 0.08."""
     ann = profiles_service.create_profile(store, phone="+14155552671")
     bob = profiles_service.create_profile(store, phone="+14155552672")
     for external_id, total, who in (("a1", "100.00", ann), ("a2", "0.05", ann), ("b1", "0.10", bob), ("b2", "0.05", bob)):
         commerce.record_order(store, external_id=external_id, total=total, profile=who, payment_status="paid")
-    expected = {p: commerce.rollups_for(store, p.pk) for p in (ann, bob)}
+    expected = {p: stats.compute(store, p.pk) for p in (ann, bob)}
     assert expected[ann]["average_order_value"] == Decimal("50.02") and expected[bob]["average_order_value"] == Decimal("0.08")
-    Profile.objects.filter(store=store).update(average_order_value=Decimal("1"))
-    assert commerce.recompute_all_rollups(store) == 2
+    CustomerStats.objects.filter(store=store).update(average_order_value=Decimal("1"))
+    assert stats.recompute_store(store) == 2
     for profile, values in expected.items():
-        profile.refresh_from_db()
-        assert profile.average_order_value == values["average_order_value"]
+        assert stats.for_profile(store, profile.pk).average_order_value == values["average_order_value"]
 
 
 def test_sms_status_is_the_newest_consent_event(demo):
@@ -289,7 +296,8 @@ def test_reset_reloads_this_store_only(demo, other_store):
     assert Event.objects.filter(store=demo).count() == 700
     assert snapshot(other_store) == other_before
     theirs.refresh_from_db()
-    assert (theirs.orders_count, theirs.total_spent, theirs.sms_status) == (1, Decimal("12.50"), "subscribed")
+    bought = stats.for_profile(other_store, theirs.pk)
+    assert (bought.orders_count, bought.total_spent, theirs.sms_status) == (1, Decimal("12.50"), "subscribed")
 
 
 def test_reset_refuses_a_store_with_profiles_it_did_not_create(demo):
@@ -325,8 +333,10 @@ def test_postgresql_without_superuser_checks_keys_per_copy(db, monkeypatch):
     seed(profiles=60, orders=80, events=300)
     store = Store.objects.get(slug="demo")
     assert Event.objects.filter(store=store).count() == 300
-    for profile in Profile.objects.filter(store=store):
-        assert commerce.rollups_for(store, profile.pk)["orders_count"] == profile.orders_count
+    written = stats.for_profiles(store, Profile.objects.filter(store=store).values_list("pk", flat=True))
+    for pk, row in written.items():
+        assert stats.compute(store, pk)["orders_count"] == row.orders_count
+    assert any(row.orders_count for row in written.values())
 
 
 @pytest.mark.postgresql_only
@@ -352,7 +362,8 @@ def test_postgresql_big_load_path_rebuilds_the_indexes_it_dropped(db, monkeypatc
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
-                "WHERE indrelid IN ('events_event'::regclass, 'commerce_order'::regclass, 'profiles_profile'::regclass) ORDER BY 1"
+                "WHERE indrelid IN ('events_event'::regclass, 'commerce_order'::regclass, 'profiles_profile'::regclass, "
+                "'commerce_customerstats'::regclass) ORDER BY 1"
             )
             return cursor.fetchall()
 
@@ -376,9 +387,8 @@ def test_postgresql_keeps_indexes_of_tables_shared_with_other_stores(db, other_s
     line = next(line for line in output.splitlines() if "without their" in line)
     rebuilt = set(line.split("loading ", 1)[1].split(" without", 1)[0].split(", "))
     assert "events_event" in rebuilt  # only the demo store has events
-    assert not rebuilt & {"profiles_profile", "commerce_order"}  # shared with the other store: untouched
-    theirs.refresh_from_db()
-    assert theirs.orders_count == 1
+    assert not rebuilt & {"profiles_profile", "commerce_order", "commerce_customerstats"}  # shared with the other store: untouched
+    assert stats.for_profile(other_store, theirs.pk).orders_count == 1
 
 
 def test_columns_the_generator_does_not_write_get_what_the_orm_would_write(store):
@@ -386,20 +396,19 @@ def test_columns_the_generator_does_not_write_get_what_the_orm_would_write(store
     from textpilot.demo.generator import PROFILE_FIELDS
     from textpilot.demo.writers import writer_for_connection
 
-    skipped = {"first_name", "gender", "properties", "orders_count", "total_spent", "sms_status", "updated_at"}
+    skipped = {"first_name", "gender", "properties", "sms_status", "updated_at"}
     fields = [name for name in PROFILE_FIELDS if name not in skipped]
     values = {"id": None, "store_id": store.pk, "phone": "+14155552671", "email": None, "external_id": "x-1",
               "last_name": "Lee", "language": "en", "country": "US", "region": "MA", "city": "Boston", "latitude": None,
               "longitude": None, "timezone": "America/New_York", "source": "api", "created_at": "2025-01-02 03:04:05",
-              "sms_status_at": None, "sms_opted_out_at": None, "average_order_value": "0.00", "first_order_at": None, "last_order_at": None}
+              "sms_status_at": None, "sms_opted_out_at": None}
     fields.remove("id")
     if connection.vendor == "postgresql":
         values["created_at"] += "+00"
     writer = writer_for_connection()
     writer.write("profiles", Profile, fields, [tuple(values[name] for name in fields)])
     profile = Profile.objects.get(store=store, external_id="x-1")
-    assert (profile.first_name, profile.gender, profile.properties, profile.orders_count, profile.total_spent,
-            profile.sms_status) == ("", "", {}, 0, Decimal("0"), "never")
+    assert (profile.first_name, profile.gender, profile.properties, profile.sms_status) == ("", "", {}, "never")
     assert profile.updated_at is not None and profile.created_at.year == 2025
 
 

@@ -5,6 +5,8 @@ import pytest
 from django.utils import timezone
 
 from textpilot.commerce import service as commerce
+from textpilot.commerce import stats as commerce_stats
+from textpilot.commerce.models import CustomerStats
 from textpilot.common.errors import FieldError
 from textpilot.events import service as events
 from textpilot.profiles import service
@@ -39,7 +41,9 @@ def test_identify_merges_profiles_that_turn_out_to_be_one_person(store):
 
     assert not created and merged.pk == by_phone.pk
     assert (merged.email, merged.city, merged.properties) == ("ann@example.com", "Oakland", {"a": 1, "b": 2})
-    assert (merged.orders_count, merged.total_spent) == (2, Decimal("50.00"))
+    survivor = commerce_stats.for_profile(store, merged.pk)
+    assert (survivor.orders_count, survivor.total_spent) == (2, Decimal("50.00"))
+    assert not CustomerStats.objects.filter(pk=by_email.pk).exists()  # the tombstone's row is gone
     assert events.events_of(store, merged).count() == 1
     tombstone = Profile.objects.get(pk=by_email.pk)
     assert tombstone.merged_into_id == merged.pk and tombstone.email is None

@@ -85,6 +85,8 @@ def test_export_contains_everything(api, store, tmp_path):
     assert [c["source"] for c in data["consent"]] == ["popup"]
     assert {e["name"] for e in data["events"]} == {"viewed_product", "started_checkout"}
     assert data["orders"][0]["shipping"]["address1"] == "1 Main St"
+    assert [(s["profile_id"], s["orders_count"], s["total_spent"], s["currency"]) for s in data["customer_stats"]] == [
+        (ann.pk, 1, "20.00", "USD")]
     assert len(data["merged_profile_ids"]) == 1
     assert [(m["direction"], m["status"]) for m in data["messages"]] == [("outbound", "delivered"), ("inbound", "received")]
 
@@ -105,7 +107,8 @@ def test_erase_leaves_no_personal_data_anywhere(api, store, other_store, tmp_pat
 
     # Aggregates survive; evidence survives with a hashed number.
     ann.refresh_from_db()
-    assert (ann.orders_count, ann.total_spent, ann.erased_at is not None) == (1, Decimal("20.00"), True)
+    kept = response.json()["stats"]
+    assert (kept["orders_count"], Decimal(kept["total_spent"]), ann.erased_at is not None) == (1, Decimal("20.00"), True)
     evidence, erased = ConsentEvent.objects.filter(store=store).order_by("id")
     assert evidence.phone.startswith("hmac:") and evidence.consent_text == "Reply STOP to opt out"
     # The erase itself is an opt-out textpilot observed, under the same keyed hash.

@@ -107,3 +107,49 @@ def test_region_is_a_state_code(api):
     refused = api.post("/api/v1/profiles", {"phone": "(415) 555-2672", "region": "Tex as"})
     assert refused.status_code == 422 and "region" in str(refused.json()["detail"])
     assert Profile.objects.count() == 1
+
+
+def test_profile_output_carries_the_customer_stats_kept_by_commerce(api, store, other_store):
+    from datetime import datetime, timezone
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from textpilot.commerce import service as commerce
+    from textpilot.profiles import service
+
+    ann = service.create_profile(store, phone="+14155552671")
+    bob = service.create_profile(store, phone="+14155552672")
+    placed = datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc)
+    commerce.record_order(store, external_id="1", total="30.00", profile=ann, payment_status="paid", placed_at=placed)
+    commerce.record_order(store, external_id="2", total="9.00", currency="EUR", profile=ann, payment_status="paid")
+
+    body = api.get(f"/api/v1/profiles/{ann.pk}").json()
+    assert "orders_count" not in body  # moved into `stats`
+    assert body["stats"] == {
+        "orders_count": 1, "total_spent": "30.00", "average_order_value": "30.00", "first_order_at": "2025-05-01T12:00:00Z",
+        "last_order_at": "2025-05-01T12:00:00Z", "currency": "USD", "other_currency_orders": 1,
+    }
+    patched = api.patch(f"/api/v1/profiles/{bob.pk}", {"first_name": "Bob"}).json()
+    assert patched["stats"] == {"orders_count": 0, "total_spent": "0.00", "average_order_value": "0.00", "first_order_at": None,
+                                "last_order_at": None, "currency": "USD", "other_currency_orders": 0}
+
+    def list_page():
+        with CaptureQueriesContext(connection) as queries:
+            items = api.get("/api/v1/profiles").json()["items"]
+        return {item["id"]: item["stats"]["orders_count"] for item in items}, len(queries)
+
+    listed, two_profiles = list_page()
+    assert listed == {ann.pk: 1, bob.pk: 0}
+    for n in range(3, 9):
+        profile = service.create_profile(store, phone=f"+1415555267{n}")
+        commerce.record_order(store, external_id=f"x{n}", total="1", profile=profile)
+    theirs = service.create_profile(other_store, phone="+4915123456789")
+    commerce.record_order(other_store, external_id="x1", total="5", profile=theirs)
+    listed, eight_profiles = list_page()
+    assert len(listed) == 8 and theirs.pk not in listed and sum(listed.values()) == 7
+    assert eight_profiles == two_profiles  # the stats of a page are one query, not one per profile
+
+    spec = api.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert {"$ref": "#/components/schemas/CustomerStatsOut"} in spec["ProfileOut"]["properties"]["stats"]["anyOf"]
+    assert "other_currency_orders" in spec["CustomerStatsOut"]["required"]

@@ -118,6 +118,18 @@ def check_checkouts(a: World, b: World):
     assert isinstance(refused(checkouts.complete_checkout, a.store, a.checkout.external_id, b.order), NotFound)
 
 
+def check_customer_stats(a: World, b: World):
+    """A's stats reads see none of B's customer; A's recomputes leave B's row alone."""
+    from textpilot.commerce import stats
+
+    assert stats.for_profile(a.store, a.profile.pk).orders_count >= 1
+    theirs = stats.for_profile(a.store, b.profile.pk)
+    assert theirs._state.adding and (theirs.orders_count, theirs.currency) == (0, a.store.currency)
+    assert all(row._state.adding for row in stats.for_profiles(a.store, [b.profile.pk]).values())
+    stats.refresh(a.store, b.profile.pk)
+    stats.recompute_store(a.store)
+
+
 def check_send_message(a: World, b: World):
     from textpilot.delivery import service
 
@@ -221,6 +233,7 @@ SERVICES = {
     "commerce.record_order": check_record_order,
     "commerce.record_product": check_record_product,
     "commerce.checkouts": check_checkouts,
+    "commerce.customer_stats": check_customer_stats,
     "delivery.send_message": check_send_message,
     "delivery.sendability": check_sendability,
     "delivery.message_history": check_message_history,
@@ -249,6 +262,8 @@ def api(method: str, path: str) -> str:
 
 MODELS: dict[str, list[str]] = {
     "commerce.Checkout": ["service:commerce.checkouts"],
+    "commerce.CustomerStats": [api("GET", "/profiles/{profile_id}"), api("GET", "/profiles"), "page:web:profile",
+                               "page:web:profiles", "page:web:home", "service:commerce.customer_stats"],
     "commerce.Order": [api("POST", "/orders"), "service:commerce.record_order", "page:web:home"],
     "commerce.OrderLine": [api("POST", "/orders"), "service:commerce.record_order"],
     "commerce.Product": ["service:commerce.record_product", "service:commerce.record_order"],

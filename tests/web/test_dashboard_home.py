@@ -103,3 +103,18 @@ def test_dates_are_shown_in_the_store_time_zone(owner_client, shop, store):
     shop.order(store, "TZ-1", "10.00", order_number="#TZ", placed_at=placed)
     html = owner_client.get(reverse("web:home")).content.decode()
     assert "Jan 14, 2024 22:30" in html
+
+
+def test_home_reports_orders_in_another_currency_instead_of_adding_them(owner_client, shop, store):
+    ann = shop.customer(store, "+14155550101", first_name="Ann")
+    shop.order(store, "A-1", "100.00", ann, payment_status="paid")
+    shop.order(store, "E-1", "500.00", ann, currency="EUR", payment_status="paid")
+    shop.order(store, "E-2", "70.00", ann, currency="GBP", payment_status="paid")
+    response = owner_client.get(reverse("web:home"))
+    overview = response.context["overview"]
+    assert (overview["orders"], overview["revenue"], overview["average_order_value"], overview["other_currency_orders"]) == (
+        1, Decimal("100.00"), Decimal("100.00"), 2)
+    html = response.content.decode()
+    assert "2 orders in another currency are not included" in html and "$600" not in html
+    chart = json.loads(re.search(r'<script id="daily-series" type="application/json">(.*?)</script>', html).group(1))
+    assert (sum(chart["orders"]), sum(chart["revenue"])) == (1, 100.0)

@@ -85,3 +85,26 @@ def test_profile_page_says_whether_a_marketing_text_could_go_now(owner_client, s
     inbound.receive_inbound(store, from_phone=ann.phone, to_phone=sim_sender.from_number, body="STOP", provider="sim")
     html = owner_client.get(reverse("web:profile", args=[ann.pk])).content.decode()
     assert "Marketing text now" in html and "not sent: the recipient opted out" in html
+
+
+def test_list_and_profile_page_show_the_customer_stats_of_commerce(owner_client, shop, store, other_store):
+    import re
+    from datetime import timezone
+
+    ann = shop.customer(store, "+14155550101", first_name="Ann")
+    shop.customer(store, "+14155550102", first_name="Bob")
+    shop.order(store, "A-1", "120.00", ann, payment_status="paid", placed_at=datetime(2024, 2, 3, 15, tzinfo=timezone.utc))
+    shop.order(store, "A-2", "30.50", ann, payment_status="paid", placed_at=datetime(2024, 5, 6, 15, tzinfo=timezone.utc))
+    shop.order(store, "A-3", "80.00", ann, currency="EUR", payment_status="paid")  # another currency: not summed
+    klaus = shop.customer(other_store, "+4915123456789", first_name="Klaus")
+    shop.order(other_store, "B-1", "7777.00", klaus, payment_status="paid")
+
+    listing = owner_client.get(reverse("web:profiles")).content.decode()
+    cells = {name: re.findall(r'<td class="num">([^<]*)</td>', row) for name, row in
+             re.findall(r'class="profile-link">(\w+)</a>(.*?)</tr>', listing, flags=re.S)}
+    assert cells == {"Ann": ["2", "$150.50"], "Bob": ["0", "$0.00"]}
+
+    html = owner_client.get(reverse("web:profile", args=[ann.pk])).content.decode()
+    for text in ("$150.50", "$75.25", "May 6, 2024", "Feb 3, 2024", "1 order in another currency is not included"):
+        assert text in html, text
+    assert "7,777" not in html

@@ -18,6 +18,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from textpilot.commerce import service as commerce_service
+from textpilot.commerce import stats as commerce_stats
 from textpilot.commerce.models import Order
 from textpilot.events import service as events_service
 from textpilot.profiles import service as profiles_service
@@ -58,10 +59,11 @@ def local_window(store: Store, days: int = 30, now: datetime | None = None) -> W
 
 def daily_orders(store: Store, days: int = 30, now: datetime | None = None) -> list[dict]:
     """One row per local day, oldest first, zero-filled: {"day", "orders", "revenue"}.
-    Counts the orders that count towards customer rollups (not cancelled, not refunded/voided)."""
+    Counts the orders whose money counts (commerce.stats: not cancelled, not refunded/voided,
+    in the store's currency), like the customer stats and the overview cards."""
     window = local_window(store, days, now)
     rows = (
-        Order.objects.filter(commerce_service.counted_orders_q(), store=store, placed_at__gte=window.start, placed_at__lt=window.end)
+        commerce_stats.revenue_orders(store).filter(placed_at__gte=window.start, placed_at__lt=window.end)
         .annotate(day=TruncDate("placed_at", tzinfo=window.tz))
         .values("day")
         .annotate(orders=Count("id"), revenue=Sum("total"))
@@ -96,7 +98,7 @@ def store_overview(store: Store, days: int = 30, now: datetime | None = None) ->
     """Totals for the home cards. Order figures cover the last `days` local days."""
     window = local_window(store, days, now)
     profiles = profiles_service.count_profiles(store)
-    orders = commerce_service.order_totals(store, since=window.start)
+    orders = commerce_stats.order_totals(store, since=window.start)
     return {
         "days": (window.last_day - window.first_day).days + 1,
         "since": window.start,
@@ -105,6 +107,8 @@ def store_overview(store: Store, days: int = 30, now: datetime | None = None) ->
         "orders": orders["orders"],
         "revenue": orders["revenue"],
         "average_order_value": orders["average_order_value"],
+        # Counted orders in another currency: not in the figures above (one currency rule).
+        "other_currency_orders": orders["other_currency_orders"],
         "abandoned_checkouts": commerce_service.abandoned_checkouts_count(store),
         "events": events_count(store, window.start),
         "currency": store.currency,

@@ -8,10 +8,13 @@ class CommerceConfig(AppConfig):
 
     def ready(self):
         from textpilot.common import privacy
-        from textpilot.commerce import service
+        from textpilot.commerce import service, stats
+        from textpilot.profiles import stats_slot
 
         privacy.register(
-            "commerce", covers=["commerce.Order", "commerce.OrderLine", "commerce.Checkout"],
+            "commerce", covers=["commerce.Order", "commerce.OrderLine", "commerce.Checkout", "commerce.CustomerStats"],
             export=service.export_for_profiles, erase=service.redact_for_profiles, repoint=service.reassign_profile,
         )
         privacy.declare_not_personal("commerce.Product", "the store's catalogue: its external ids are product ids")
+        # Profile API output carries the customer's stats, read from commerce's table.
+        stats_slot.provide(stats.for_profiles)

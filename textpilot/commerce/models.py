@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from textpilot.profiles.models import Profile
-from textpilot.stores.models import StoreOwned
+from textpilot.stores.models import Store, StoreOwned
 
 
 class Product(StoreOwned):
@@ -106,3 +106,36 @@ class Checkout(StoreOwned):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "external_id"], name="checkout_unique_external_id")]
         indexes = [models.Index(fields=["store", "status", "started_at"], name="checkout_store_status")]
+
+
+class CustomerStats(StoreOwned):
+    """A customer's order rollups, owned by commerce and kept true by `commerce.customer_stats`.
+
+    One row per profile that has at least one order (no row = no orders: read it as zeros).
+    Amounts are in `currency`, the store's currency when the row was computed; only orders in
+    that currency count (docs/decisions.md, "One currency rule"): a counted order in another
+    currency is left out of every figure here and counted in `other_currency_orders`."""
+
+    profile = models.OneToOneField(Profile, on_delete=models.CASCADE, primary_key=True, related_name="customer_stats")
+    # No index of its own: every composite index below starts with the store.
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_index=False)
+    orders_count = models.PositiveIntegerField(default=0)
+    total_spent = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    average_order_value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(max_length=3, help_text="the store's currency the amounts are in")
+    other_currency_orders = models.PositiveIntegerField(
+        default=0, help_text="counted orders in another currency: left out of the figures above")
+
+    class Meta:
+        verbose_name_plural = "customer stats"
+        indexes = [
+            # What segments filter on ("spent more than", "ordered since", "at least N orders").
+            models.Index(fields=["store", "total_spent"], name="stats_store_spent"),
+            models.Index(fields=["store", "last_order_at"], name="stats_store_last_order"),
+            models.Index(fields=["store", "orders_count"], name="stats_store_orders"),
+        ]
+
+    def __str__(self) -> str:
+        return f"stats of profile {self.profile_id}"

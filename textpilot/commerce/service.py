@@ -1,23 +1,20 @@
-"""Commerce rules: recording orders and checkouts, and keeping the profile rollups true.
+"""Commerce rules: recording orders, their domain events, merge and privacy of orders.
 
-Rollups (orders_count, total_spent, average_order_value, first/last order) count orders that
-are not cancelled and whose payment is pending, authorized, paid or partially refunded.
-They are recomputed from the orders table for the affected profile inside the same
-transaction as the order write, so they can never drift from the orders."""
+Every order write recomputes the customer stats of the profiles it touched (`stats.refresh`,
+the rule and the currency rule are in commerce/stats.py) inside the same transaction, so the
+stats can never drift from the orders."""
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Avg, Count, DecimalField, Max, Min, Q, Sum
 from django.utils import timezone
 
-from textpilot.commerce.models import COUNTED_PAYMENT_STATUSES, Checkout, Order, OrderLine, PaymentStatus, Product
+from textpilot.commerce import stats
+from textpilot.commerce.models import Checkout, Order, OrderLine, PaymentStatus, Product
 from textpilot.common import hooks
 from textpilot.common.errors import FieldError, NotFound
 from textpilot.profiles.models import Profile
 from textpilot.stores.models import Store
-
-MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
 def parse_money(value, field: str) -> Decimal:
@@ -28,92 +25,6 @@ def parse_money(value, field: str) -> Decimal:
     if not amount.is_finite() or amount < 0:
         raise FieldError(f"{field} must be zero or more", field=field)
     return amount.quantize(Decimal("0.01"))
-
-
-def counted_orders_q(prefix: str = "") -> Q:
-    return Q(**{f"{prefix}cancelled_at__isnull": True, f"{prefix}payment_status__in": COUNTED_PAYMENT_STATUSES})
-
-
-def rollups_for(store: Store, profile_id: int) -> dict:
-    stats = Order.objects.filter(counted_orders_q(), store=store, profile_id=profile_id).aggregate(
-        orders_count=Count("id"), total_spent=Sum("total"), first_order_at=Min("placed_at"), last_order_at=Max("placed_at")
-    )
-    count = stats["orders_count"] or 0
-    spent = (stats["total_spent"] or Decimal("0")).quantize(Decimal("0.01"))
-    return {
-        "orders_count": count,
-        "total_spent": spent,
-        "average_order_value": (spent / count).quantize(Decimal("0.01")) if count else Decimal("0"),
-        "first_order_at": stats["first_order_at"],
-        "last_order_at": stats["last_order_at"],
-    }
-
-
-def refresh_profile_rollups(store: Store, profile_id: int) -> dict:
-    values = rollups_for(store, profile_id)
-    Profile.objects.filter(store=store, pk=profile_id).update(**values)
-    return values
-
-
-def recompute_all_rollups(store: Store) -> int:
-    """Recompute the rollups of every profile of the store from its orders (after bulk loads).
-
-    Same rule as `rollups_for`: count orders that are not cancelled and whose payment is
-    pending, authorized, paid or partially refunded; the average is total/count rounded
-    half-to-even to the cent (like Decimal.quantize there), done in integer cents so SQLite
-    and PostgreSQL give exactly the values `rollups_for` gives.
-
-    One set-based statement: aggregate the store's orders once (GROUP BY profile), join it
-    to the store's profiles and UPDATE only the profiles whose stored rollups differ, so a
-    re-run over correct data writes nothing. Returns how many profiles were corrected."""
-    from django.db import connection
-
-    qn = connection.ops.quote_name
-    p_meta, o_meta = Profile._meta, Order._meta
-
-    def pcol(name):
-        return qn(p_meta.get_field(name).column)
-
-    def ocol(name):
-        return "o." + qn(o_meta.get_field(name).column)
-
-    if connection.vendor == "postgresql":
-        cents = f"(sum({ocol('total')}) * 100)::bigint"
-        distinct = "IS DISTINCT FROM"
-    else:  # SQLite stores decimals as REAL: round the float sum to whole cents first
-        cents = f"CAST(round(sum({ocol('total')}) * 100) AS INTEGER)"
-        distinct = "IS NOT"
-    spent = "c.cents / 100.0"
-    statuses = [str(status) for status in COUNTED_PAYMENT_STATUSES]
-    q, r = "(c.cents / c.n)", "(c.cents %% c.n)"  # %% is a literal % with parameters
-    average_cents = f"({q} + CASE WHEN 2 * {r} > c.n OR (2 * {r} = c.n AND {q} %% 2 = 1) THEN 1 ELSE 0 END)"
-    sql = f"""
-        UPDATE {qn(p_meta.db_table)} AS t
-        SET {pcol('orders_count')} = f.n, {pcol('total_spent')} = f.spent, {pcol('average_order_value')} = f.average,
-            {pcol('first_order_at')} = f.first_at, {pcol('last_order_at')} = f.last_at
-        FROM (
-            SELECT p.{pcol('id')} AS id, coalesce(c.n, 0) AS n,
-                   CASE WHEN c.n > 0 THEN {spent} ELSE 0 END AS spent,
-                   CASE WHEN c.n > 0 THEN {average_cents} / 100.0 ELSE 0 END AS average,
-                   c.first_at, c.last_at
-            FROM {qn(p_meta.db_table)} p LEFT JOIN (
-                SELECT {ocol('profile')} AS profile_id, count(*) AS n, {cents} AS cents,
-                       min({ocol('placed_at')}) AS first_at, max({ocol('placed_at')}) AS last_at
-                FROM {qn(o_meta.db_table)} o
-                WHERE {ocol('store')} = %s AND {ocol('profile')} IS NOT NULL AND {ocol('cancelled_at')} IS NULL
-                  AND {ocol('payment_status')} IN ({", ".join(["%s"] * len(statuses))})
-                GROUP BY {ocol('profile')}
-            ) c ON c.profile_id = p.{pcol('id')}
-            WHERE p.{pcol('store')} = %s
-        ) f
-        WHERE t.{pcol('id')} = f.id AND t.{pcol('store')} = %s
-          AND (t.{pcol('orders_count')} <> f.n OR t.{pcol('total_spent')} <> f.spent
-               OR t.{pcol('average_order_value')} <> f.average
-               OR t.{pcol('first_order_at')} {distinct} f.first_at OR t.{pcol('last_order_at')} {distinct} f.last_at)
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [store.pk, *statuses, store.pk, store.pk])
-        return cursor.rowcount
 
 
 @transaction.atomic
@@ -173,14 +84,12 @@ def record_order(
         if lines is not None:
             existing.lines.all().delete()
             OrderLine.objects.bulk_create(OrderLine(store=store, order=existing, **line) for line in clean_lines)
-        for profile_id in {previous_profile_id, existing.profile_id} - {None}:
-            refresh_profile_rollups(store, profile_id)
+        stats.refresh(store, previous_profile_id, existing.profile_id)
         _announce(store, existing, created=False)
         return existing, False
     order = Order.objects.create(store=store, external_id=external_id, **values)
     OrderLine.objects.bulk_create(OrderLine(store=store, order=order, **line) for line in clean_lines)
-    if order.profile_id:
-        refresh_profile_rollups(store, order.profile_id)
+    stats.refresh(store, order.profile_id)
     _announce(store, order, created=True)
     return order, True
 
@@ -210,19 +119,6 @@ def _clean_line(store: Store, line: dict, index: int) -> dict:
     }
 
 
-def order_totals(store: Store, since: datetime | None = None) -> dict:
-    # Bounded by now: an order stamped in the future (clock error) belongs to no past window.
-    orders = Order.objects.filter(counted_orders_q(), store=store, placed_at__lte=timezone.now())
-    if since:
-        orders = orders.filter(placed_at__gte=since)
-    stats = orders.aggregate(orders=Count("id"), revenue=Sum("total"), average=Avg("total"))
-    return {
-        "orders": stats["orders"] or 0,
-        "revenue": (stats["revenue"] or Decimal("0")).quantize(Decimal("0.01")),
-        "average_order_value": Decimal(stats["average"] or 0).quantize(Decimal("0.01")),
-    }
-
-
 def abandoned_checkouts_count(store: Store) -> int:
     return Checkout.objects.filter(store=store, status=Checkout.Status.ABANDONED).count()
 
@@ -233,10 +129,10 @@ def recent_orders(store: Store, limit: int = 10):
 
 def reassign_profile(store: Store, source_id: int, target_id: int) -> None:
     """Move orders and checkouts of one profile to another (profile merge), then recompute
-    the survivor's rollups."""
+    the survivor's stats; the merged profile, left without orders, loses its stats row."""
     Order.objects.filter(store=store, profile_id=source_id).update(profile_id=target_id)
     Checkout.objects.filter(store=store, profile_id=source_id).update(profile_id=target_id)
-    refresh_profile_rollups(store, target_id)
+    stats.refresh(store, source_id, target_id)
 
 
 # Domain events an order emits, keyed so a replayed order never emits twice.
@@ -309,6 +205,7 @@ def export_for_profiles(store: Store, profile_ids: list[int]) -> dict:
              "checkout_url": c.checkout_url, "started_at": c.started_at, "line_items": c.line_items}
             for c in checkouts
         ],
+        **stats.export_for_profiles(store, profile_ids),
     }
 
 

@@ -2,17 +2,18 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from textpilot.commerce import checkouts, service
+from textpilot.commerce import checkouts, stats
 from textpilot.stores.models import Store
 
 
 @db_task(name="commerce.recompute_rollups")
 def recompute_rollups(store_id: int) -> int:
-    """Recompute every profile rollup of a store, e.g. after a bulk import of orders."""
+    """Recompute the customer stats of a whole store (commerce.stats), e.g. after a bulk
+    import of orders or a change of the store's currency."""
     store = Store.objects.filter(pk=store_id).first()
     if store is None:
         return 0
-    return service.recompute_all_rollups(store)
+    return stats.recompute_store(store)
 
 
 @db_periodic_task(crontab(minute="*/5"), name="commerce.abandon_idle_checkouts")

@@ -9,8 +9,9 @@ A plain package (not a Django app: no models). Three layers:
                 the same rows every time (`--seed`, `--now`; the anchor defaults to today
                 00:00 UTC). Rows stream out in chunks of profiles; exact totals of orders and
                 events are spread with a heavy tail by systematic sampling over integer weights.
-                Rollups and the current SMS status are computed while generating, so the
-                after-load `recompute_all_rollups` corrects nothing (it still runs and reports).
+                Customer stats and the current SMS status are computed while generating, so
+                the after-load `commerce.stats.recompute_store` corrects nothing (it still runs
+                and reports).
 * `writers`   — SQLite: executemany in the load transaction; PostgreSQL: COPY via psycopg 3,
                 foreign-key triggers off (superuser only) with a set-based check afterwards,
                 secondary indexes of tables no other store uses dropped and rebuilt.

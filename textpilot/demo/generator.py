@@ -31,7 +31,12 @@ from textpilot.demo import catalog
 PROFILE_FIELDS = (
     "id", "store_id", "phone", "email", "external_id", "first_name", "last_name", "gender", "language", "country",
     "region", "city", "latitude", "longitude", "timezone", "properties", "source", "created_at", "updated_at", "sms_status",
-    "sms_status_at", "sms_opted_out_at", "orders_count", "total_spent", "average_order_value", "first_order_at", "last_order_at",
+    "sms_status_at", "sms_opted_out_at",
+)
+# commerce.CustomerStats: one row per profile with at least one order (the commerce rule).
+STATS_FIELDS = (
+    "profile_id", "store_id", "orders_count", "total_spent", "average_order_value", "first_order_at", "last_order_at",
+    "currency", "other_currency_orders",
 )
 CONSENT_FIELDS = (
     "store_id", "profile_id", "channel", "status", "phone", "source", "keyword", "ip_address", "user_agent",
@@ -49,8 +54,8 @@ CHECKOUT_FIELDS = (
 )
 EVENT_FIELDS = ("store_id", "profile_id", "name", "properties", "occurred_at", "idempotency_key", "source", "recorded_at")
 
-# Rollups count these (the rule of commerce.service; repeated here because this module
-# must not import Django models).
+# Customer stats count these (the rule of commerce.stats; repeated here because this module
+# must not import Django models). Every demo order is in the store's currency.
 COUNTED_PAYMENT_STATUSES = frozenset({"pending", "authorized", "paid", "partially_refunded"})
 PAYMENT_STATUSES = (("paid", 0.84), ("pending", 0.03), ("authorized", 0.03), ("partially_refunded", 0.03), ("refunded", 0.04), ("voided", 0.03))
 
@@ -87,6 +92,7 @@ class Plan:
 @dataclass
 class Chunk:
     profiles: list = field(default_factory=list)
+    stats: list = field(default_factory=list)
     consents: list = field(default_factory=list)
     orders: list = field(default_factory=list)
     lines: list = field(default_factory=list)
@@ -95,8 +101,8 @@ class Chunk:
 
     def tables(self):
         """(name, rows) in foreign-key order: parents before children."""
-        return (("profiles", self.profiles), ("consent_events", self.consents), ("orders", self.orders),
-                ("order_lines", self.lines), ("checkouts", self.checkouts), ("events", self.events))
+        return (("profiles", self.profiles), ("customer_stats", self.stats), ("consent_events", self.consents),
+                ("orders", self.orders), ("order_lines", self.lines), ("checkouts", self.checkouts), ("events", self.events))
 
 
 def money(cents: int) -> str:
@@ -357,7 +363,7 @@ class DemoGenerator:
         self.counts[sms_status] += 1
         subscribed = sms_status == "subscribed"
 
-        # Orders, their lines and checkouts; rollups follow the commerce rule.
+        # Orders, their lines and checkouts; the customer stats follow the commerce rule.
         orders = []
         count = spent = 0
         first_at = last_at = None
@@ -379,10 +385,13 @@ class DemoGenerator:
             city.region, city.name, round(city.latitude + (rand() - 0.5) * 0.12, 5), round(city.longitude + (rand() - 0.5) * 0.12, 5),
             city.timezone, json.dumps(props, ensure_ascii=False), source, ts(created), ts(updated), sms_status,
             ts(sms_status_at) if sms_status_at is not None else None,
-            ts(opted_out_at) if opted_out_at is not None else None, count, money(spent),
-            money(average_cents(spent, count)) if count else "0.00",
-            ts(first_at) if first_at is not None else None, ts(last_at) if last_at is not None else None,
+            ts(opted_out_at) if opted_out_at is not None else None,
         ))
+        if orders:
+            ch.stats.append((
+                pid, store_id, count, money(spent), money(average_cents(spent, count)) if count else "0.00",
+                ts(first_at) if first_at is not None else None, ts(last_at) if last_at is not None else None, plan.currency, 0,
+            ))
         if n_events:
             self._events(pid, created, n_events, orders, city.utc_offset, subscribed, ch)
 

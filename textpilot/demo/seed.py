@@ -16,15 +16,15 @@ from datetime import datetime, timezone
 from django.db import connection, transaction
 from django.utils.text import slugify
 
-from textpilot.commerce.models import Checkout, Order, OrderLine, Product
-from textpilot.commerce.service import recompute_all_rollups
+from textpilot.commerce.models import Checkout, CustomerStats, Order, OrderLine, Product
+from textpilot.commerce.stats import recompute_store
 from textpilot.common.errors import Conflict
 from textpilot.delivery import service as delivery
 from textpilot.demo import catalog
 from textpilot.demo.conversations import seed_conversations
 from textpilot.demo.generator import (
-    CHECKOUT_FIELDS, CONSENT_FIELDS, EVENT_FIELDS, LINE_FIELDS, ORDER_FIELDS, PROFILE_FIELDS, DemoGenerator, Plan,
-    ProductRef, money,
+    CHECKOUT_FIELDS, CONSENT_FIELDS, EVENT_FIELDS, LINE_FIELDS, ORDER_FIELDS, PROFILE_FIELDS, STATS_FIELDS, DemoGenerator,
+    Plan, ProductRef, money,
 )
 from textpilot.demo.writers import writer_for_connection
 from textpilot.events.models import Event
@@ -35,6 +35,7 @@ from textpilot.stores.models import Membership, Store
 DEMO_EXTERNAL_ID_PREFIX = "demo-"
 TABLES = {
     "profiles": (Profile, PROFILE_FIELDS),
+    "customer_stats": (CustomerStats, STATS_FIELDS),
     "consent_events": (ConsentEvent, CONSENT_FIELDS),
     "orders": (Order, ORDER_FIELDS),
     "order_lines": (OrderLine, LINE_FIELDS),
@@ -294,7 +295,8 @@ def seed_demo(
             first_ids = {"profiles": writer.reserve_ids(Profile, profiles), "orders": writer.reserve_ids(Order, orders)}
         say(f"generating {profiles:,} profiles, {orders:,} orders, {events:,} events (seed {seed}, {writer.vendor})")
         writer.prepare(store.pk, {
-            Profile: profiles, ConsentEvent: profiles, Order: orders, OrderLine: orders, Checkout: orders // 2, Event: events,
+            Profile: profiles, CustomerStats: min(profiles, orders), ConsentEvent: profiles, Order: orders, OrderLine: orders,
+            Checkout: orders // 2, Event: events,
         })
         plan = Plan(
             store_id=store.pk, profiles=profiles, orders=orders, events=events, seed=seed, now=now, products=products,
@@ -313,7 +315,7 @@ def seed_demo(
         lap("load")
         writer.finish([model for model, _ in TABLES.values()], store.pk)
         lap("finish")
-        result.rollups_corrected = recompute_all_rollups(store)
+        result.rollups_corrected = recompute_store(store)
         lap("rollups")
         result.rollup_seconds = result.phases["rollups"]
     lap("commit")

@@ -1,7 +1,7 @@
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from textpilot.profiles import consent, privacy, service
+from textpilot.profiles import consent, privacy, service, stats_slot
 from textpilot.profiles.consent_proof import consent_proof_response
 from textpilot.profiles.schemas import ConsentIn, ConsentOut, IdentifyIn, ProfileIn, ProfileOut, ProfilePatch
 
@@ -10,6 +10,15 @@ router = Router(tags=["profiles"])
 
 class ProfileSearch(Schema):
     search: str = ""
+
+
+class ProfilePagination(LimitOffsetPagination):
+    """Limit/offset pages whose profiles get their stats in one query for the whole page."""
+
+    def paginate_queryset(self, queryset, pagination, request, **params):
+        page = super().paginate_queryset(queryset, pagination, request, **params)
+        page[self.items_attribute] = stats_slot.attach(request.store, page[self.items_attribute])
+        return page
 
 
 @router.post("/profiles", response={201: ProfileOut}, summary="Create a profile")
@@ -26,7 +35,7 @@ def identify(request, payload: IdentifyIn):
 
 
 @router.get("/profiles", response=list[ProfileOut], summary="List profiles, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(ProfilePagination)
 def list_profiles(request, filters: Query[ProfileSearch]):
     return service.search_profiles(request.store, filters.search)
 

@@ -1,6 +1,4 @@
 """Customers (profiles) and the append-only consent evidence trail."""
-from decimal import Decimal
-
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now as utc_now
@@ -55,13 +53,7 @@ class Profile(StoreOwned):
     # Server time of the opt-out textpilot itself observed (STOP, carrier, staff, erase) that
     # still stands: only an opt-in with proof of intent made after it can lift it (profiles/consent.py).
     sms_opted_out_at = models.DateTimeField(null=True, blank=True)
-
-    # Order rollups, kept correct by commerce.service (the only writer of orders).
-    orders_count = models.PositiveIntegerField(default=0)
-    total_spent = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    average_order_value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    first_order_at = models.DateTimeField(null=True, blank=True)
-    last_order_at = models.DateTimeField(null=True, blank=True)
+    # Order rollups (orders, spent, first/last order) are commerce's: commerce.CustomerStats.
 
     class Meta:
         constraints = [
@@ -77,8 +69,6 @@ class Profile(StoreOwned):
         indexes = [
             models.Index(fields=["store", "created_at"], name="profile_store_created"),
             models.Index(fields=["store", "sms_status"], name="profile_store_sms_status"),
-            models.Index(fields=["store", "total_spent"], name="profile_store_spent"),
-            models.Index(fields=["store", "last_order_at"], name="profile_store_last_order"),
         ]
 
     def __str__(self) -> str:

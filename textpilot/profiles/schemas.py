@@ -5,6 +5,8 @@ from typing import Any, Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from textpilot.profiles import stats_slot
+
 
 class ProfileIn(Schema):
     model_config = ConfigDict(extra="forbid")
@@ -50,6 +52,20 @@ class ProfilePatch(Schema):
     source: str | None = Field(None, max_length=64)
 
 
+class CustomerStatsOut(Schema):
+    """A customer's order rollups. Only orders in the store's currency count (see `currency`);
+    counted orders in another currency are left out of every figure and counted in
+    `other_currency_orders`. An order counts unless it is cancelled, refunded or voided."""
+
+    orders_count: int
+    total_spent: Decimal
+    average_order_value: Decimal
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+    currency: str = Field(..., description="the store's currency, which every amount here is in")
+    other_currency_orders: int = Field(..., description="orders in another currency, not included in the figures")
+
+
 class ProfileOut(Schema):
     id: int
     phone: str | None
@@ -70,13 +86,13 @@ class ProfileOut(Schema):
     sms_status: str
     sms_status_at: datetime | None
     sms_opted_out_at: datetime | None
-    orders_count: int
-    total_spent: Decimal
-    average_order_value: Decimal
-    first_order_at: datetime | None
-    last_order_at: datetime | None
+    stats: CustomerStatsOut | None = Field(None, description="order rollups, kept by commerce (null only without the commerce app)")
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_stats(obj, context):
+        return stats_slot.stats_of(context["request"].store, obj)
 
 
 class ConsentIn(Schema):

@@ -6,6 +6,7 @@ import pytest
 from shopify_webhooks import SECRET, Webhooks
 from shopify_payloads import checkout_payload, customer_payload, fulfillment_payload, order_payload, product_payload
 
+from textpilot.commerce import stats
 from textpilot.commerce.models import Checkout, Order, Product
 from textpilot.common.errors import NotFound
 from textpilot.events.models import Event
@@ -17,6 +18,11 @@ ORDER_ID = 820982911946154508
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def spent(profile):
+    row = stats.for_profile(profile.store, profile.pk)
+    return row.orders_count, row.total_spent
 
 
 def event_names(profile=None):
@@ -103,10 +109,25 @@ def test_order_is_recorded_with_lines_discounts_shipping_rollups_and_event(webho
     ]
     assert order.shipping["address"]["city"] == "Portland" and order.shipping["method"]["title"] == "Standard"
     profile = order.profile
-    assert (profile.external_id, profile.orders_count, profile.total_spent) == ("7001", 1, Decimal("59.00"))
+    assert (profile.external_id, *spent(profile)) == ("7001", 1, Decimal("59.00"))
     assert event_names(profile) == ["placed_order"]
     placed = Event.objects.get()
     assert (placed.idempotency_key, placed.source, placed.properties["order_id"]) == (f"order:{ORDER_ID}:placed_order", "shopify", str(ORDER_ID))
+
+
+def test_orders_count_in_shop_money_and_another_shop_currency_is_reported(webhooks):
+    """Shopify converts at checkout: `currency`/`current_total_price` are the shop's money
+    whatever the buyer paid in (presentment), so a euro buyer at a dollar shop counts in
+    dollars. An order in a currency that is not the store's (the shop's currency differs from
+    the store setting) is kept as it came and left out of the sums, reported instead."""
+    presented = {"presentment_currency": "EUR", "current_total_price_set": {
+        "shop_money": {"amount": "59.00", "currency_code": "USD"}, "presentment_money": {"amount": "54.20", "currency_code": "EUR"}}}
+    webhooks.post("orders/create", order_payload(financial_status="paid", **presented))
+    webhooks.post("orders/create", order_payload(order_id=5555, financial_status="paid", currency="CAD", total="80.00"))
+    profile = Order.objects.get(external_id=str(ORDER_ID)).profile
+    assert (Order.objects.get(external_id="5555").total, Order.objects.get(external_id="5555").currency) == (Decimal("80.00"), "CAD")
+    assert spent(profile) == (1, Decimal("59.00"))
+    assert stats.for_profile(profile.store, profile.pk).other_currency_orders == 1
 
 
 def test_order_line_links_to_a_known_product(webhooks):
@@ -126,9 +147,8 @@ def test_paid_and_cancelled_orders_emit_events_and_move_rollups(webhooks):
     webhooks.post("orders/cancelled", order_payload(updated_at="2025-02-04T11:00:00-05:00", financial_status="refunded",
                                                    cancelled_at="2025-02-04T10:59:00-05:00"))
     order = Order.objects.get()
-    profile.refresh_from_db()
     assert (order.payment_status, order.cancelled_at) == ("refunded", utc("2025-02-04T10:59:00-05:00"))
-    assert (profile.orders_count, profile.total_spent) == (0, Decimal("0"))
+    assert spent(profile) == (0, Decimal("0"))
     assert event_names(profile) == ["cancelled_order", "paid_order", "placed_order"]
 
 
@@ -141,8 +161,7 @@ def test_replayed_and_reordered_order_updates_end_in_the_newest_state(webhooks):
     webhooks.post("orders/updated", newest, webhook_id="a-retry-with-a-new-id")
     order = Order.objects.get()
     assert (order.payment_status, order.total, order.source_updated_at) == ("paid", Decimal("59.00"), utc("2025-02-02T12:00:00-05:00"))
-    profile = Profile.objects.get()
-    assert (profile.orders_count, profile.total_spent) == (1, Decimal("59.00"))
+    assert spent(Profile.objects.get()) == (1, Decimal("59.00"))
     assert event_names() == ["paid_order", "placed_order"]
     statuses = list(WebhookDelivery.objects.order_by("pk").values_list("status", flat=True))
     assert statuses == ["processed", "ignored", "ignored", "processed"]

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from textpilot.analytics import service as analytics
+from textpilot.commerce import stats as commerce_stats
 from textpilot.common.errors import NotFound
 from textpilot.delivery import sendability
 from textpilot.delivery import service as delivery_service
@@ -31,11 +32,14 @@ def profile_list(request):
     query = request.GET.get("q", "").strip()[:100]
     paginator = Paginator(profiles_service.search_profiles(request.store, query), PER_PAGE)
     profiles_page = paginator.get_page(request.GET.get("page"))
+    # Each row with its customer stats: one query for the whole page.
+    stats = commerce_stats.for_profiles(request.store, [profile.pk for profile in profiles_page.object_list])
+    rows = [(profile, stats[profile.pk]) for profile in profiles_page.object_list]
     htmx = getattr(request, "htmx", None)
     # A history restore asks for the whole page even though it comes from htmx.
     partial = bool(htmx) and not htmx.history_restore_request and htmx.target == "profile-results"
     template = "web/profiles/_results.html" if partial else "web/profiles/list.html"
-    return page(request, template, "profiles", query=query, profiles_page=profiles_page, paginator=paginator)
+    return page(request, template, "profiles", query=query, profiles_page=profiles_page, rows=rows, paginator=paginator)
 
 
 def _profile_or_404(request, profile_id: int):
@@ -55,6 +59,7 @@ def _detail_page(request, profile, consent_form: StaffConsentForm | None = None,
     return page(
         request, "web/profiles/detail.html", "profiles", status=status,
         profile=profile,
+        stats=commerce_stats.for_profile(store, profile.pk),
         consent_events=list(profiles_service.consent_trail(store, profile)),
         events=list(events_service.events_of(store, profile)[:DETAIL_EVENTS]),
         orders=list(analytics.orders_of_profile(store, profile, DETAIL_ORDERS)),
