@@ -184,6 +184,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TEXTPILOT_MAX_BODY_BYTES", str
 # proxies whose X-Forwarded-For is believed (IPs or networks).
 PUBLIC_RATE_PER_MIN = int(os.environ.get("TEXTPILOT_PUBLIC_RATE_PER_MIN", "120"))
 TRUSTED_PROXIES = env_list("TEXTPILOT_TRUSTED_PROXIES", "")
+# An API key checked in the database is trusted by that process for this many seconds: a
+# revoke (or store change) made in another process takes effect within it (stores/api_key_cache.py).
+API_KEY_CACHE_SECONDS = float(os.environ.get("TEXTPILOT_API_KEY_CACHE_SECONDS", "10"))
 # Public base URL of this install (https://sms.example.com): providers post receipts and
 # inbound texts there. Empty: no per-message status callback URL is sent.
 TEXTPILOT_PUBLIC_URL = os.environ.get("TEXTPILOT_PUBLIC_URL", "")

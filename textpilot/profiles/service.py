@@ -344,6 +344,12 @@ def identify(store: Store, *, source: str = "api", **fields) -> tuple[Profile, b
     raise AssertionError("unreachable")
 
 
+def merged_targets(store: Store, profile_ids) -> list[tuple[int, int]]:
+    """(tombstone id, id it was merged into) for those of `profile_ids` that were merged."""
+    return list(Profile.objects.filter(store=store, pk__in=profile_ids, merged_into__isnull=False)
+                .values_list("pk", "merged_into_id"))
+
+
 def profiles_matching(store: Store, identifiers: dict) -> QuerySet[Profile]:
     """Live profiles holding any of the given (clean) identifiers."""
     match = Q()
