@@ -92,17 +92,19 @@ INSTALLED_APPS = [
     "textpilot.demo",
 ]
 
+# The dashboard_middleware ones are Django's (and django-htmx's), skipped for /api/ requests,
+# which authenticate by key and use no session, user, messages or CSRF cookie.
 MIDDLEWARE = [
     "textpilot.web.middleware.RequestLogMiddleware",  # first: its duration covers the whole stack
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "textpilot.web.dashboard_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "textpilot.web.dashboard_middleware.CsrfViewMiddleware",
+    "textpilot.web.dashboard_middleware.AuthenticationMiddleware",
+    "textpilot.web.dashboard_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "textpilot.web.dashboard_middleware.HtmxMiddleware",
     "textpilot.stores.middleware.CurrentStoreMiddleware",
 ]
 

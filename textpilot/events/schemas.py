@@ -3,11 +3,11 @@
 The request bodies are plain pydantic models, not ninja.Schema: Schema's wrap validator
 (which lets it read Django objects) validates a model with `extra="forbid"` twice and does
 so again at every nesting level, so a batch of 100 events was validated 8 times over —
-most of the request's CPU (bench/ingest_wrk_bench.py). Inputs are JSON, never ORM objects."""
+most of the request's CPU (bench/ingest_wrk_bench.py). Inputs are JSON, never ORM objects;
+the views build the response models themselves."""
 from datetime import datetime
 from typing import Any
 
-from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -38,7 +38,7 @@ class EventBatchIn(BaseModel):
     events: list[EventIn] = Field(..., max_length=1000)
 
 
-class EventOut(Schema):
+class EventOut(BaseModel):
     id: int
     profile_id: int
     name: str
@@ -48,7 +48,7 @@ class EventOut(Schema):
     created: bool = True
 
 
-class BatchOut(Schema):
+class BatchOut(BaseModel):
     recorded: int
     duplicates: int
     profiles_created: int

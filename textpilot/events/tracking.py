@@ -4,6 +4,8 @@ In the steady state (profiles already known) one event is one SQL statement and 
 two (a profile lookup and one multi-row insert), whatever its size; idempotency keys are
 kept by ON CONFLICT DO NOTHING on the store's unique key (event_inserts.py). A batch is validated whole first:
 one bad item refuses the batch (422 naming the item and field) and nothing is written."""
+import json
+import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,9 +56,14 @@ class TrackResult:
     written: list[event_inserts.Written] = field(default_factory=list)
 
 
-def _clean_item(store: Store, raw: dict, now: datetime) -> TrackItem:
-    import json
+# PostgreSQL stores no NUL character in text or jsonb ("unsupported Unicode escape sequence"):
+# refused here as 422 rather than failing the insert with a 500. The JSON text escapes it as
+# \u0000; an escaped backslash before "u0000" (the six characters, sent as text) is not one.
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+NUL_MESSAGE = "must not contain the NUL character (\\u0000)"
 
+
+def _clean_item(store: Store, raw: dict, now: datetime) -> TrackItem:
     name = normalize_event_name(raw.get("name", ""))
     try:
         identifiers = profiles.clean_profile_fields(
@@ -65,6 +72,9 @@ def _clean_item(store: Store, raw: dict, now: datetime) -> TrackItem:
     except FieldError as exc:
         raise FieldError(exc.message, field=f"profile.{exc.field}") from None
     identifiers = {k: v for k, v in identifiers.items() if k in profiles.IDENTIFIERS and v}
+    for field_name, value in identifiers.items():
+        if "\x00" in value:
+            raise FieldError(f"profile.{field_name} {NUL_MESSAGE}", field=f"profile.{field_name}")
     if not identifiers:
         raise FieldError("the event names no profile: give profile.phone, .email, .external_id or .anonymous_id", field="profile")
     properties = raw.get("properties") or {}
@@ -73,6 +83,8 @@ def _clean_item(store: Store, raw: dict, now: datetime) -> TrackItem:
     properties_json = json.dumps(properties, default=str)
     if len(properties_json) > MAX_EVENT_PROPERTIES_BYTES:
         raise FieldError(f"properties are larger than {MAX_EVENT_PROPERTIES_BYTES} bytes", field="properties")
+    if "\\u0000" in properties_json and _JSON_NUL.search(properties_json):
+        raise FieldError(f"properties {NUL_MESSAGE}", field="properties")
     occurred_at = raw.get("time")
     if occurred_at is not None:
         if timezone.is_naive(occurred_at):
@@ -80,6 +92,8 @@ def _clean_item(store: Store, raw: dict, now: datetime) -> TrackItem:
         if occurred_at > now + MAX_CLOCK_SKEW:
             raise FieldError("time is more than 24 hours in the future", field="time")
     key = raw.get("idempotency_key") or None
+    if key and "\x00" in key:
+        raise FieldError(f"idempotency_key {NUL_MESSAGE}", field="idempotency_key")
     return TrackItem(name, identifiers, properties, occurred_at, key, properties_json)
 
 
