@@ -102,7 +102,7 @@ def test_batch_returns_the_rows_it_wrote_and_not_the_duplicates(store):
     assert (result.recorded, result.duplicates, result.profiles_created) == (2, 2, 1)
     bob = Profile.objects.get(email="bob@example.com")
     stored = {e.pk: (e.profile_id, e.name, e.occurred_at) for e in Event.objects.exclude(idempotency_key="a")}
-    assert {w.id: (w.profile_id, w.name, w.occurred_at) for w in result.written} == stored
+    assert {w.event_id: (w.profile_id, w.name, w.occurred_at) for w in result.written} == stored
     assert sorted(stored.values(), key=lambda v: v[1])[0] == (known.pk, "added_to_cart", when)
     assert {v[0] for v in stored.values()} == {known.pk, bob.pk}
 
@@ -139,3 +139,22 @@ def test_the_text_backslash_u0000_is_kept(api):
     response = api.post("/api/v1/events", {"name": "x", "profile": {"email": "a@example.com"},
                                            "properties": {"note": "\\u0000"}})
     assert response.status_code == 201 and Event.objects.get().properties == {"note": "\\u0000"}
+
+
+def test_the_one_statement_paths_announce_what_they_wrote(api, store, hook_log):
+    from textpilot.common import hooks
+
+    profiles.create_profile(store, email="ann@example.com")
+    with hook_log.committing():
+        single = api.post("/api/v1/events", {"name": "viewed_product", "profile": {"email": "ann@example.com"},
+                                             "idempotency_key": "one"})
+        batch = api.post("/api/v1/events/batch", {"events": [
+            {"name": "added_to_cart", "profile": {"email": "ann@example.com"}, "idempotency_key": "two"},
+            {"name": "viewed_product", "profile": {"email": "ann@example.com"}, "idempotency_key": "one"},
+        ]})
+        api.post("/api/v1/events", {"name": "viewed_product", "profile": {"email": "ann@example.com"},
+                                    "idempotency_key": "one"})  # a retry: nothing new, nothing announced
+    assert single.status_code == 201 and batch.json() == {"recorded": 1, "duplicates": 1, "profiles_created": 0}
+    stored = [hooks.EventRecorded(e.pk, e.profile_id, e.name, e.occurred_at) for e in Event.objects.order_by("id")]
+    assert hook_log.of("events_recorded") == stored and len(stored) == 2
+    assert [len(batch) for name, _, batch in hook_log if name == "events_recorded"] == [1, 1]  # one fire per request

@@ -3,7 +3,8 @@
 Why raw SQL: an ingest request used to cost 5–6 statements (key lookup, profile lookup,
 idempotency-key lookup, BEGIN, INSERT, COMMIT) and ~4 ms of CPU, most of it building ORM
 queries (bench/ingest_wrk_bench.py). Here:
-- one event: `INSERT … SELECT` from the live profile holding exactly the given identifiers,
+- one event: `INSERT … SELECT` from the live profile holding exactly the given identifiers
+  (the lookup is profiles.service.live_profile_holding_sql),
   `ON CONFLICT DO NOTHING` on the store's idempotency key, `RETURNING` the row — profile
   resolution, dedupe and insert in one round trip. No row back means "no such profile yet"
   or "key already recorded"; the caller tells which and takes the exact path.
@@ -24,21 +25,12 @@ from typing import NamedTuple
 
 from django.db import connection
 
+from textpilot.common.hooks import EventRecorded
 from textpilot.events.models import Event
-from textpilot.profiles.models import Profile
+from textpilot.profiles import service as profiles
 
 COLUMNS = ("store_id", "profile_id", "name", "properties", "occurred_at", "idempotency_key", "source", "recorded_at")
 SQLITE_ROWS_PER_STATEMENT = 500  # 8 columns × 500 = 4,000 parameters, under SQLite's 32,766
-IDENTIFIER_COLUMNS = ("phone", "email", "external_id", "anonymous_id")
-
-
-class Written(NamedTuple):
-    """One event row as stored."""
-
-    id: int
-    profile_id: int
-    name: str
-    occurred_at: datetime
 
 
 class EventRow(NamedTuple):
@@ -72,24 +64,22 @@ _RETURNING = {
 }
 
 
-def _written(rows) -> list[Written]:
+def _written(rows) -> list[EventRecorded]:
     out = []
     for pk, profile_id, name, occurred_at in rows:
         when = occurred_at if isinstance(occurred_at, datetime) else datetime.fromisoformat(occurred_at)
         when = when.replace(tzinfo=dt_timezone.utc) if when.tzinfo is None else when.astimezone(dt_timezone.utc)
-        out.append(Written(pk, profile_id, name, when))
+        out.append(EventRecorded(pk, profile_id, name, when))
     return out
 
 
 @lru_cache(maxsize=64)
 def _single_sql(vendor: str, identifier_names: tuple[str, ...]) -> str:
-    event, profile = _quote(Event._meta.db_table), _quote(Profile._meta.db_table)
     jsonb = "::jsonb" if vendor == "postgresql" else ""
     selected = ["%s", "p.id", "%s", f"%s{jsonb}", "%s", "%s", "%s", "%s"]
-    matches = " AND ".join(f"p.{_quote(name)} = %s" for name in identifier_names)
-    # A WHERE clause always follows the FROM: SQLite would otherwise read ON CONFLICT as a join's ON.
-    return (f"INSERT INTO {event} ({_column_list()}) SELECT {', '.join(selected)} FROM {profile} p "
-            f"WHERE p.{_quote('store_id')} = %s AND p.{_quote('merged_into_id')} IS NULL AND {matches}"
+    # The WHERE after FROM (…) is for SQLite, which would otherwise read ON CONFLICT as a join's ON.
+    return (f"INSERT INTO {_quote(Event._meta.db_table)} ({_column_list()}) SELECT {', '.join(selected)} "
+            f"FROM ({profiles.live_profile_holding_sql(identifier_names)}) p WHERE 1 = 1"
             " ON CONFLICT DO NOTHING RETURNING id, profile_id")
 
 
@@ -100,8 +90,6 @@ def insert_for_known_profile(store_id: int, identifiers: dict, name: str, proper
     person, new identifier, two profiles to merge) or when the store already has this
     idempotency key: then nothing was written."""
     names = tuple(sorted(identifiers))
-    if not names or any(name not in IDENTIFIER_COLUMNS for name in names):
-        raise ValueError(f"identifiers must be some of {IDENTIFIER_COLUMNS}, got {names}")
     params = [store_id, name, properties_json, _db_time(occurred_at), idempotency_key, source, _db_time(recorded_at),
               store_id, *(identifiers[n] for n in names)]
     with connection.cursor() as cursor:
@@ -132,9 +120,10 @@ def _json_rows(rows: list[EventRow]) -> str:
     return "[" + ",".join(parts) + "]"
 
 
-def insert_many(store_id: int, source: str, recorded_at: datetime, rows: list[EventRow]) -> list[Written]:
+def insert_many(store_id: int, source: str, recorded_at: datetime, rows: list[EventRow]) -> list[EventRecorded]:
     """Write the events of one store; a row whose idempotency key the store already has is
-    skipped and not returned. Returns the rows written (in no promised order)."""
+    skipped and not returned. Returns the rows written (in no promised order), as the
+    events_recorded hook announces them."""
     if not rows:
         return []
     with connection.cursor() as cursor:

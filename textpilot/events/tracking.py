@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from textpilot.common import hooks
 from textpilot.common.errors import FieldError
 from textpilot.events import event_inserts
 from textpilot.events.models import Event
@@ -52,8 +53,8 @@ class TrackResult:
     recorded: int = 0
     duplicates: int = 0
     profiles_created: int = 0
-    # The rows written (id, profile_id, name, occurred_at): what an events-recorded hook tells.
-    written: list[event_inserts.Written] = field(default_factory=list)
+    # The rows written, as hooks.events_recorded announced them (duplicates are not among them).
+    written: list[hooks.EventRecorded] = field(default_factory=list)
 
 
 # PostgreSQL stores no NUL character in text or jsonb ("unsupported Unicode escape sequence"):
@@ -185,6 +186,7 @@ def track_events(store: Store, raw_items: list[dict], source: str = "api") -> Tr
             rows.append(event_inserts.EventRow(resolved[index], item.name, item.properties_json, item.occurred_at or now,
                                                item.idempotency_key))
         result.written = event_inserts.insert_many(store.pk, source, now, rows)
+        hooks.events_recorded.fire(store.pk, result.written)  # one batch, after commit
     result.recorded = len(result.written)
     result.duplicates = len(items) - result.recorded
     return result
@@ -204,6 +206,7 @@ def track_event(store: Store, raw: dict, source: str = "api") -> tuple[Event, bo
         event_id, profile_id = written
         event = Event(pk=event_id, store=store, profile_id=profile_id, name=item.name, properties=item.properties,
                       occurred_at=occurred_at, idempotency_key=item.idempotency_key, source=source, recorded_at=now)
+        hooks.events_recorded.fire(store.pk, [hooks.EventRecorded(event_id, profile_id, item.name, occurred_at)])
         return event, True
     if item.idempotency_key:
         existing = Event.objects.filter(store=store, idempotency_key=item.idempotency_key).first()

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -146,6 +146,19 @@ def update_profile(store: Store, profile_id: int, **fields) -> Profile:
 def live_profiles(store: Store) -> QuerySet[Profile]:
     """Profiles of the store that were not merged into another one."""
     return Profile.objects.filter(store=store, merged_into__isnull=True)
+
+
+def live_profile_holding_sql(identifier_names: tuple[str, ...]) -> str:
+    """`SELECT id` of the live profile holding every one of the named identifiers, for another
+    statement to embed (events/event_inserts.py resolves and inserts in one round trip).
+    Parameters: the store id, then the identifier values in the order of `identifier_names`.
+    At most one row: identifiers are unique per store."""
+    if not identifier_names or any(name not in IDENTIFIERS for name in identifier_names):
+        raise ValueError(f"identifiers must be some of {IDENTIFIERS}, got {identifier_names}")
+    quote = connection.ops.quote_name
+    matches = " AND ".join(f"{quote(name)} = %s" for name in identifier_names)
+    return (f"SELECT {quote('id')} FROM {quote(Profile._meta.db_table)} "
+            f"WHERE {quote('store_id')} = %s AND {quote('merged_into_id')} IS NULL AND {matches}")
 
 
 # What the delivery gate reads of a recipient: consent, and where they may be (law and clock).
