@@ -2,8 +2,10 @@
 
 In the steady state (profiles already known) one event is one SQL statement and a batch is
 two (a profile lookup and one multi-row insert), whatever its size; idempotency keys are
-kept by ON CONFLICT DO NOTHING on the store's unique key (event_inserts.py). A batch is validated whole first:
-one bad item refuses the batch (422 naming the item and field) and nothing is written."""
+kept by ON CONFLICT DO NOTHING on the store's unique key (event_inserts.py); new people,
+new identifiers and merges go through profiles.identify. tests/events/test_ingest_query_budget.py
+holds those counts. A batch is validated whole first: one bad item refuses the batch (422
+naming the item and field) and nothing is written."""
 import json
 import re
 from contextlib import nullcontext
