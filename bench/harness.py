@@ -157,6 +157,20 @@ def machine_info() -> dict:
     }
 
 
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds used so far by the given processes (Linux /proc); a process
+    that is gone counts 0, so take the difference over a phase in which they all live."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
+
+
 def load_average() -> list[float]:
     """1/5/15-minute load averages: other work on a shared box skews wall-clock numbers."""
     try:
@@ -355,15 +369,27 @@ def regenerate_results_md() -> Path:
 
 # -- a real web server for HTTP benchmarks ----------------------------------------------
 class Server:
-    def __init__(self, env: dict, log: Path):
+    """gunicorn with 2 sync workers on a free 127.0.0.1 port; `app` and `pythonpath` let a
+    benchmark serve a WSGI app of its own (a bare baseline) the same way as textpilot."""
+
+    def __init__(self, env: dict, log: Path, app: str = "textpilot.wsgi:application", pythonpath: Path | None = None):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = open(log, "w")
+        extra = ["--pythonpath", str(pythonpath)] if pythonpath else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "textpilot.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "2", "--graceful-timeout", "5", "--timeout", "60"],
+            [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{self.port}",
+             "--workers", "2", "--graceful-timeout", "5", "--timeout", "60", *extra],
             env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers (children of the master), to read their CPU time."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
 
     def wait_ready(self, timeout: float = 60) -> None:
         import httpx

@@ -92,17 +92,19 @@ INSTALLED_APPS = [
     "textpilot.demo",
 ]
 
+# The dashboard_middleware ones are Django's (and django-htmx's), skipped for /api/ requests,
+# which authenticate by key and use no session, user, messages or CSRF cookie.
 MIDDLEWARE = [
     "textpilot.web.middleware.RequestLogMiddleware",  # first: its duration covers the whole stack
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "textpilot.web.dashboard_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "textpilot.web.dashboard_middleware.CsrfViewMiddleware",
+    "textpilot.web.dashboard_middleware.AuthenticationMiddleware",
+    "textpilot.web.dashboard_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "textpilot.web.dashboard_middleware.HtmxMiddleware",
     "textpilot.stores.middleware.CurrentStoreMiddleware",
 ]
 
@@ -184,6 +186,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TEXTPILOT_MAX_BODY_BYTES", str
 # proxies whose X-Forwarded-For is believed (IPs or networks).
 PUBLIC_RATE_PER_MIN = int(os.environ.get("TEXTPILOT_PUBLIC_RATE_PER_MIN", "120"))
 TRUSTED_PROXIES = env_list("TEXTPILOT_TRUSTED_PROXIES", "")
+# An API key checked in the database is trusted by that process for this many seconds: a
+# revoke (or store change) made in another process takes effect within it (stores/api_key_cache.py).
+API_KEY_CACHE_SECONDS = float(os.environ.get("TEXTPILOT_API_KEY_CACHE_SECONDS", "10"))
 # Public base URL of this install (https://sms.example.com): providers post receipts and
 # inbound texts there. Empty: no per-message status callback URL is sent.
 TEXTPILOT_PUBLIC_URL = os.environ.get("TEXTPILOT_PUBLIC_URL", "")

@@ -1,11 +1,17 @@
+"""Request and response bodies of the tracking API.
+
+The request bodies are plain pydantic models, not ninja.Schema: Schema's wrap validator
+(which lets it read Django objects) validates a model with `extra="forbid"` twice and does
+so again at every nesting level, so a batch of 100 events was validated 8 times over —
+most of the request's CPU (bench/ingest_wrk_bench.py). Inputs are JSON, never ORM objects;
+the views build the response models themselves."""
 from datetime import datetime
 from typing import Any
 
-from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class ProfileRef(Schema):
+class ProfileRef(BaseModel):
     """Who the event is about: any one identifier is enough."""
 
     model_config = ConfigDict(extra="forbid")
@@ -16,7 +22,7 @@ class ProfileRef(Schema):
     anonymous_id: str | None = Field(None, max_length=64)
 
 
-class EventIn(Schema):
+class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(..., max_length=100, examples=["Viewed Product"])
@@ -26,13 +32,13 @@ class EventIn(Schema):
     idempotency_key: str | None = Field(None, max_length=128, description="same key twice records once")
 
 
-class EventBatchIn(Schema):
+class EventBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     events: list[EventIn] = Field(..., max_length=1000)
 
 
-class EventOut(Schema):
+class EventOut(BaseModel):
     id: int
     profile_id: int
     name: str
@@ -42,7 +48,7 @@ class EventOut(Schema):
     created: bool = True
 
 
-class BatchOut(Schema):
+class BatchOut(BaseModel):
     recorded: int
     duplicates: int
     profiles_created: int

@@ -1,20 +1,27 @@
 """Track: record events for profiles named by identifiers, one at a time or up to 1,000 at once.
 
-The batch path resolves profiles with one query per identifier kind and inserts events with
-one bulk insert, so a batch costs a handful of queries. A batch is validated whole first:
-one bad item refuses the batch (422 naming the item and field) and nothing is written."""
+In the steady state (profiles already known) one event is one SQL statement and a batch is
+two (a profile lookup and one multi-row insert), whatever its size; idempotency keys are
+kept by ON CONFLICT DO NOTHING on the store's unique key (event_inserts.py); new people,
+new identifiers and merges go through profiles.identify. tests/events/test_ingest_query_budget.py
+holds those counts. A batch is validated whole first: one bad item refuses the batch (422
+naming the item and field) and nothing is written."""
+import json
+import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from textpilot.common.bulk_insert import insert_rows
+from textpilot.common import hooks
 from textpilot.common.errors import FieldError
+from textpilot.events import event_inserts
 from textpilot.events.models import Event
 from textpilot.events.service import MAX_EVENT_PROPERTIES_BYTES, normalize_event_name, record_event
 from textpilot.profiles import service as profiles
-from textpilot.profiles.models import Profile
 from textpilot.stores.models import Store
 
 MAX_BATCH = 1000
@@ -48,11 +55,18 @@ class TrackResult:
     recorded: int = 0
     duplicates: int = 0
     profiles_created: int = 0
+    # The rows written, as hooks.events_recorded announced them (duplicates are not among them).
+    written: list[hooks.EventRecorded] = field(default_factory=list)
+
+
+# PostgreSQL stores no NUL character in text or jsonb ("unsupported Unicode escape sequence"):
+# refused here as 422 rather than failing the insert with a 500. The JSON text escapes it as
+# \u0000; an escaped backslash before "u0000" (the six characters, sent as text) is not one.
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+NUL_MESSAGE = "must not contain the NUL character (\\u0000)"
 
 
 def _clean_item(store: Store, raw: dict, now: datetime) -> TrackItem:
-    import json
-
     name = normalize_event_name(raw.get("name", ""))
     try:
         identifiers = profiles.clean_profile_fields(
@@ -61,6 +75,9 @@ def _clean_item(store: Store, raw: dict, now: datetime) -> TrackItem:
     except FieldError as exc:
         raise FieldError(exc.message, field=f"profile.{exc.field}") from None
     identifiers = {k: v for k, v in identifiers.items() if k in profiles.IDENTIFIERS and v}
+    for field_name, value in identifiers.items():
+        if "\x00" in value:
+            raise FieldError(f"profile.{field_name} {NUL_MESSAGE}", field=f"profile.{field_name}")
     if not identifiers:
         raise FieldError("the event names no profile: give profile.phone, .email, .external_id or .anonymous_id", field="profile")
     properties = raw.get("properties") or {}
@@ -69,6 +86,8 @@ def _clean_item(store: Store, raw: dict, now: datetime) -> TrackItem:
     properties_json = json.dumps(properties, default=str)
     if len(properties_json) > MAX_EVENT_PROPERTIES_BYTES:
         raise FieldError(f"properties are larger than {MAX_EVENT_PROPERTIES_BYTES} bytes", field="properties")
+    if "\\u0000" in properties_json and _JSON_NUL.search(properties_json):
+        raise FieldError(f"properties {NUL_MESSAGE}", field="properties")
     occurred_at = raw.get("time")
     if occurred_at is not None:
         if timezone.is_naive(occurred_at):
@@ -76,6 +95,8 @@ def _clean_item(store: Store, raw: dict, now: datetime) -> TrackItem:
         if occurred_at > now + MAX_CLOCK_SKEW:
             raise FieldError("time is more than 24 hours in the future", field="time")
     key = raw.get("idempotency_key") or None
+    if key and "\x00" in key:
+        raise FieldError(f"idempotency_key {NUL_MESSAGE}", field="idempotency_key")
     return TrackItem(name, identifiers, properties, occurred_at, key, properties_json)
 
 
@@ -95,71 +116,105 @@ def clean_batch(store: Store, raw_items: list[dict]) -> list[TrackItem]:
     return items
 
 
-def _resolve_profiles(store: Store, items: list[TrackItem]) -> tuple[dict[int, int], int]:
-    """Map item index -> profile id. Known identifiers in bulk; the rest through identify()."""
-    wanted: dict[str, set] = {name: set() for name in profiles.IDENTIFIERS}
+def _known_profiles(store: Store, items: list[TrackItem]) -> dict[int, int]:
+    """Item index -> profile id for the items whose identifiers all belong to one live
+    profile (the steady state of a store), in one query whatever the identifier kinds."""
+    wanted: dict[str, set] = {}
     for item in items:
         for name, value in item.identifiers.items():
-            wanted[name].add(value)
-    found: dict[tuple[str, str], int] = {}
-    live = profiles.live_profiles(store)
+            wanted.setdefault(name, set()).add(value)
+    match = Q()
     for name, values in wanted.items():
-        if values:
-            for pk, value in live.filter(**{f"{name}__in": values}).values_list("pk", name):
-                found[(name, value)] = pk
-    resolved, created = {}, 0
-    for index, item in enumerate(items):
-        matches = {found[(n, v)] for n, v in item.identifiers.items() if (n, v) in found}
-        if len(matches) == 1 and all((n, v) in found for n, v in item.identifiers.items()):
-            resolved[index] = next(iter(matches))
-            continue
-        # New person, a new identifier for a known one, or two profiles to merge: the slow, exact path.
-        profile, was_created = profiles.identify(store, source="api", **item.identifiers)
-        created += was_created
-        for name in profiles.IDENTIFIERS:
-            value = getattr(profile, name)
+        match |= Q(**{f"{name}__in": values})
+    found: dict[tuple[str, str], int] = {}
+    for row in profiles.live_profiles(store).filter(match).values_list("pk", *profiles.IDENTIFIERS):
+        for name, value in zip(profiles.IDENTIFIERS, row[1:]):
             if value:
-                found[(name, value)] = profile.pk
-        resolved[index] = profile.pk
-    return resolved, created
+                found[(name, value)] = row[0]
+    resolved = {}
+    for index, item in enumerate(items):
+        matches = {found.get(pair) for pair in item.identifiers.items()}
+        if len(matches) == 1 and None not in matches:
+            resolved[index] = matches.pop()
+    return resolved
+
+
+def _identify_rest(store: Store, items: list[TrackItem], resolved: dict[int, int], source: str) -> int:
+    """New people, a new identifier for a known one, or two profiles to merge: the slow,
+    exact path (profiles.identify), once per distinct set of identifiers. Returns profiles created."""
+    created, done = 0, {}
+    for index, item in enumerate(items):
+        if index in resolved:
+            continue
+        wanted = tuple(sorted(item.identifiers.items()))
+        if wanted not in done:
+            profile, was_created = profiles.identify(store, source=source, **item.identifiers)
+            created += was_created
+            done[wanted] = profile.pk
+        resolved[index] = done[wanted]
+    if done:
+        _follow_merges(store, resolved)
+    return created
+
+
+def _follow_merges(store: Store, resolved: dict[int, int]) -> None:
+    """identify() may have merged a profile that an earlier item was resolved to: point
+    those items at the profile it was merged into, so no event lands on a tombstone."""
+    for _ in range(len(resolved)):  # each round follows one merge step; chains are short
+        merged = dict(profiles.merged_targets(store, set(resolved.values())))
+        if not merged:
+            return
+        for index, pk in resolved.items():
+            resolved[index] = merged.get(pk, pk)
 
 
 def track_events(store: Store, raw_items: list[dict], source: str = "api") -> TrackResult:
+    """Record a batch: in the steady state (known profiles) two statements, a profile lookup
+    and one multi-row insert that skips idempotency keys the store already has."""
     items = clean_batch(store, raw_items)
     result = TrackResult()
-    with transaction.atomic():
-        buyers, result.profiles_created = _resolve_profiles(store, items)
-        keys = {item.idempotency_key for item in items if item.idempotency_key}
-        seen = set(Event.objects.filter(store=store, idempotency_key__in=keys).values_list("idempotency_key", flat=True)) if keys else set()
-        now, rows = timezone.now(), []
+    resolved = _known_profiles(store, items)
+    # Only a batch that creates or changes profiles needs a transaction: then a failure
+    # leaves no profile behind. The insert alone is one statement, atomic by itself.
+    atomic = transaction.atomic() if len(resolved) < len(items) else nullcontext()
+    with atomic:
+        result.profiles_created = _identify_rest(store, items, resolved, source)
+        now, rows, keys = timezone.now(), [], set()
         for index, item in enumerate(items):
             if item.idempotency_key:
-                if item.idempotency_key in seen:
-                    result.duplicates += 1
+                if item.idempotency_key in keys:  # twice in this batch: the first one counts
                     continue
-                seen.add(item.idempotency_key)
-            rows.append((store.pk, buyers[index], item.name, item.properties_json, item.occurred_at or now,
-                         item.idempotency_key, source, now))
-        # Ignore conflicts: a concurrent batch may have inserted the same key since we looked.
-        _insert_events(rows, ignore_conflicts=bool(keys))
-        result.recorded = len(rows)
+                keys.add(item.idempotency_key)
+            rows.append(event_inserts.EventRow(resolved[index], item.name, item.properties_json, item.occurred_at or now,
+                                               item.idempotency_key))
+        result.written = event_inserts.insert_many(store.pk, source, now, rows)
+        hooks.events_recorded.fire(store.pk, result.written)  # one batch, after commit
+    result.recorded = len(result.written)
+    result.duplicates = len(items) - result.recorded
     return result
 
 
-_EVENT_COLUMNS = ("store_id", "profile_id", "name", "properties", "occurred_at", "idempotency_key", "source", "recorded_at")
-
-
-def _insert_events(rows: list[tuple], ignore_conflicts: bool) -> None:
-    # Plain SQL instead of bulk_create: the values are validated and the JSON serialised
-    # already (events_api benchmark: ~3x the ORM's rate).
-    insert_rows(Event, _EVENT_COLUMNS, rows, json_columns=("properties",), ignore_conflicts=ignore_conflicts)
-
-
 def track_event(store: Store, raw: dict, source: str = "api") -> tuple[Event, bool]:
-    """One event; returns (event, created). A repeated idempotency key returns the first event."""
-    item = _clean_item(store, raw, timezone.now())
-    resolved, _ = _resolve_profiles(store, [item])
-    return record_event(
-        store, Profile(pk=resolved[0], store=store), item.name, item.properties, occurred_at=item.occurred_at,
-        idempotency_key=item.idempotency_key, source=source,
-    )
+    """One event; returns (event, created). A repeated idempotency key returns the first event.
+
+    A known profile costs one statement (event_inserts.insert_for_known_profile); otherwise
+    the key is looked up, and a new or changed profile goes through profiles.identify."""
+    now = timezone.now()
+    item = _clean_item(store, raw, now)
+    occurred_at = item.occurred_at or now
+    written = event_inserts.insert_for_known_profile(
+        store.pk, item.identifiers, item.name, item.properties_json, occurred_at, item.idempotency_key, source, now)
+    if written is not None:
+        event_id, profile_id = written
+        event = Event(pk=event_id, store=store, profile_id=profile_id, name=item.name, properties=item.properties,
+                      occurred_at=occurred_at, idempotency_key=item.idempotency_key, source=source, recorded_at=now)
+        hooks.events_recorded.fire(store.pk, [hooks.EventRecorded(event_id, profile_id, item.name, occurred_at)])
+        return event, True
+    if item.idempotency_key:
+        existing = Event.objects.filter(store=store, idempotency_key=item.idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    with transaction.atomic():  # a refused event leaves no new profile behind
+        profile, _ = profiles.identify(store, source=source, **item.identifiers)
+        return record_event(store, profile, item.name, item.properties, occurred_at=item.occurred_at,
+                            idempotency_key=item.idempotency_key, source=source)

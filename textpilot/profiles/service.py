@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -146,6 +146,19 @@ def update_profile(store: Store, profile_id: int, **fields) -> Profile:
 def live_profiles(store: Store) -> QuerySet[Profile]:
     """Profiles of the store that were not merged into another one."""
     return Profile.objects.filter(store=store, merged_into__isnull=True)
+
+
+def live_profile_holding_sql(identifier_names: tuple[str, ...]) -> str:
+    """`SELECT id` of the live profile holding every one of the named identifiers, for another
+    statement to embed (events/event_inserts.py resolves and inserts in one round trip).
+    Parameters: the store id, then the identifier values in the order of `identifier_names`.
+    At most one row: identifiers are unique per store."""
+    if not identifier_names or any(name not in IDENTIFIERS for name in identifier_names):
+        raise ValueError(f"identifiers must be some of {IDENTIFIERS}, got {identifier_names}")
+    quote = connection.ops.quote_name
+    matches = " AND ".join(f"{quote(name)} = %s" for name in identifier_names)
+    return (f"SELECT {quote('id')} FROM {quote(Profile._meta.db_table)} "
+            f"WHERE {quote('store_id')} = %s AND {quote('merged_into_id')} IS NULL AND {matches}")
 
 
 # What the delivery gate reads of a recipient: consent, and where they may be (law and clock).
@@ -342,6 +355,12 @@ def identify(store: Store, *, source: str = "api", **fields) -> tuple[Profile, b
                 identifier_history.remember_profile(store, primary, names=[name for name in updates if name in IDENTIFIERS])
             return primary, False
     raise AssertionError("unreachable")
+
+
+def merged_targets(store: Store, profile_ids) -> list[tuple[int, int]]:
+    """(tombstone id, id it was merged into) for those of `profile_ids` that were merged."""
+    return list(Profile.objects.filter(store=store, pk__in=profile_ids, merged_into__isnull=False)
+                .values_list("pk", "merged_into_id"))
 
 
 def profiles_matching(store: Store, identifiers: dict) -> QuerySet[Profile]:

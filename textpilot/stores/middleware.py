@@ -14,8 +14,10 @@ class CurrentStoreMiddleware:
 
     def __call__(self, request):
         request.store, request.store_role, request.store_is_owner = None, None, False
+        if request.path_info.startswith("/api/"):  # the API key names the store; no session to read
+            return self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not request.path.startswith("/api/"):
+        if user is not None and user.is_authenticated:
             memberships = service.memberships_of(user)
             chosen = request.session.get(SESSION_KEY)
             membership = (memberships.filter(store_id=chosen).first() if chosen else None) or memberships.first()

@@ -13,6 +13,7 @@ from django.utils.text import slugify
 
 from textpilot.common.phones import normalize_phone
 from textpilot.common.errors import Conflict, FieldError, NotFound
+from textpilot.stores import api_key_cache
 from textpilot.stores.models import ApiKey, Membership, Store
 
 API_KEY_PREFIX = "tp_"
@@ -137,14 +138,20 @@ def authenticate_api_key(raw_key: str) -> ApiKey | None:
     if not raw_key or not raw_key.startswith(API_KEY_PREFIX):
         return None
     digest = hash_api_key(raw_key)
+    cached = api_key_cache.get(digest)
+    if cached is not None:
+        return cached
     api_key = ApiKey.objects.select_related("store").filter(key_hash=digest, revoked_at__isnull=True).first()
     # The lookup is by digest; the constant-time compare keeps timing independent of content.
     if api_key is None or not hmac.compare_digest(api_key.key_hash, digest):
         return None
     now = timezone.now()
-    # Write the "last used" stamp at most once a minute per key to keep the hot path read-only.
+    # Write the "last used" stamp at most once a minute per key to keep the hot path read-only;
+    # between cache misses (every API_KEY_CACHE_SECONDS per process) there is nothing to stamp.
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    api_key_cache.put(digest, api_key)
     return api_key
 
 
@@ -155,6 +162,7 @@ def revoke_api_key(store: Store, key_id: int) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+    api_key_cache.forget_key(api_key.pk)  # the save's signal does it too; revoking must not depend on it
     return api_key
 
 
