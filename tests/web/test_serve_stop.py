@@ -6,6 +6,7 @@ to the whole foreground process group, while a browser-like idle connection is o
 used to make gunicorn SIGKILL its workers) and the dispatcher is in the middle of sending."""
 import json
 import os
+from pathlib import Path
 import re
 import shutil
 import signal
@@ -80,11 +81,17 @@ def json_lines(text: str) -> list[dict]:
 
 
 def pid_exists(pid: int) -> bool:
+    """Alive, not a zombie: a killed child that nobody reaps (its parent was killed too, and
+    a container's pid 1 may never reap orphans) has stopped running all the same."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def start_serve(data_dir, env) -> tuple[subprocess.Popen, int, object]:
@@ -106,6 +113,10 @@ def assert_children_gone(output: str) -> None:
     started = next(e for e in json_lines(output) if e["event"] == "serve.started")
     gunicorn_workers = [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", output)]
     assert len(gunicorn_workers) == 2
+    # A SIGKILLed process disappears a moment after the signal: allow it that moment.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(pid_exists(pid) for pid in [started["web"], started["dispatcher"], started["worker"], *gunicorn_workers]):
+        time.sleep(0.1)
     assert [pid for pid in [started["web"], started["dispatcher"], started["worker"], *gunicorn_workers] if pid_exists(pid)] == []
 
 
