@@ -50,3 +50,41 @@ def test_normalising_twice_changes_nothing(region, seed):
     e164 = normalize_phone(varied, region)
     assert e164.startswith("+") and normalize_phone(e164, "US") == e164
     assert phone_region(e164) == region
+
+
+def _region_by_parsing(e164: str) -> str:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+def test_region_by_shape_agrees_with_phonenumbers_for_every_calling_code_and_length():
+    """phone_region answers from the number's shape (profiles/phone_regions.py); phonenumbers
+    itself must give the same answer for numbers of every calling code and length, whatever
+    the digits, and for every example number (and its variations) of every country."""
+    import random
+
+    from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+
+    rng = random.Random(9)
+    numbers = []
+    for code, regions in COUNTRY_CODE_TO_REGION_CODE.items():
+        for length in range(1, 18):
+            for _ in range(60 if len(regions) > 1 else 2):
+                numbers.append(f"+{code}{''.join(rng.choice('0123456789') for _ in range(length))}"[:18])
+        for region in regions:
+            for number_type in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE,
+                                phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.PERSONAL_NUMBER):
+                example = phonenumbers.example_number_for_type(region, number_type)
+                if example is None:
+                    continue
+                e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+                for _ in range(20 if len(regions) > 1 else 2):
+                    cut = rng.randrange(len(str(code)) + 1, len(e164) + 1)
+                    numbers.append(e164[:cut] + "".join(rng.choice("0123456789") for _ in range(len(e164) - cut)))
+    wrong = [(n, phone_region(n), _region_by_parsing(n)) for n in numbers if phone_region(n) != _region_by_parsing(n)]
+    assert len(numbers) > 20_000 and not wrong, wrong[:5]
+    # Shared calling codes really are told apart (not all answered by their main country).
+    assert {phone_region(n) for n in ("+12125550123", "+14165550123", "+18765550123", "+17875550123")} == {"US", "CA", "JM", "PR"}
+    assert (phone_region("+78123456789"), phone_region("+77012345678"), phone_region("+447400123456")) == ("RU", "KZ", "GB")

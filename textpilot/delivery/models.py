@@ -19,8 +19,12 @@ class Kind(models.TextChoices):
 
 
 class Origin(models.TextChoices):
-    CAMPAIGN = "campaign", "Campaign"
-    FLOW = "flow", "Flow step"
+    """What sent a text. With `Message.origin_id` it names the sending thing as columns
+    (campaign 12, flow step 40, popup 3), for progress and attribution queries."""
+
+    CAMPAIGN = "campaign", "Campaign"  # origin_id: the campaign
+    FLOW = "flow", "Flow step"  # origin_id: the flow step (a node of a flow version) that sent it
+    GROWTH = "growth", "Sign-up"  # origin_id: the popup / keyword / link whose sign-up sent it (confirmations, welcome codes)
     API = "api", "API"
     KEYWORD_REPLY = "keyword_reply", "Keyword reply"
     INBOX = "inbox", "Inbox answer"
@@ -107,7 +111,13 @@ class Message(StoreOwned):
     media_urls = models.JSONField(default=list, blank=True)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TRANSACTIONAL)
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.API)
-    # What asked for it: "campaign:12", "flow:3:step:7", an API caller's idempotency key, …
+    # The row of the thing that sent it (campaign, flow step, popup…; see Origin), null for
+    # one-off texts. An integer, not text: every sender of bulk texts is a row, and analytics
+    # joins messages to campaigns (and flow steps) on it without a cast.
+    origin_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # The A/B variant of a campaign or flow split ("A", "B", …), blank when there is none.
+    variant = models.CharField(max_length=16, blank=True)
+    # The idempotency key, nothing more: "campaign:12:p:9", an API caller's key, …
     # Unique per store, so asking twice for the same message creates it once.
     origin_key = models.CharField(max_length=200, null=True, blank=True)
     encoding = models.CharField(max_length=8, blank=True)
@@ -157,6 +167,8 @@ class Message(StoreOwned):
             models.Index(fields=["store", "profile", "created_at"], name="message_profile_time"),
             models.Index(fields=["store", "to_phone", "created_at"], name="message_phone_time"),
             models.Index(fields=["store", "created_at"], name="message_store_time"),
+            # A campaign's (or flow step's) progress by status and its attribution: messages of one sender.
+            models.Index(fields=["store", "origin", "origin_id", "status"], name="message_origin_status"),
         ]
         ordering = ["-created_at", "-id"]
 
