@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from textpilot.delivery import service as delivery
-from textpilot.delivery.models import Kind, Status
+from textpilot.delivery.models import Kind, Message, Status
 from textpilot.events.models import Event
 from textpilot.messaging import links
 from textpilot.messaging.encoding import count_segments
@@ -137,10 +137,13 @@ def test_failed_or_repeated_sends_make_no_links(shop, ann):
 
 def test_a_taken_code_is_retried(shop, sender, ann, monkeypatch):
     taken = _link(shop, ann)
-    wanted = iter(taken.code + "Zz9Zz9Z")
-    monkeypatch.setattr(links.secrets, "choice", lambda alphabet: next(wanted))
+    offered = iter([[taken.code] * 8, ["Zz9Zz9Z"]])  # the first code drawn is someone else's
+    monkeypatch.setattr(links, "new_codes", lambda count: next(offered)[:count])
     second = _link(shop, ann, "https://acme-outdoors.example/other")
     assert second.code == "Zz9Zz9Z" and ShortLink.objects.count() == 2
+    # The text carries the code it was stored with.
+    assert second.message_id != taken.message_id
+    assert "/l/Zz9Zz9Z" in Message.objects.get(pk=second.message_id).body
 
 
 # --- preview = what is sent --------------------------------------------------------------

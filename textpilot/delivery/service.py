@@ -18,28 +18,25 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from textpilot.common.bulk_write import reserve_ids
 from textpilot.common.crypto import decrypt_secret, encrypt_secret
 from textpilot.common.errors import Conflict, FieldError, NotFound
+from textpilot.delivery import composer, queueing
 from textpilot.delivery.models import (
-    DEFAULT_RATE_PER_SECOND, PRIORITY_MARKETING, PRIORITY_REPLY, PRIORITY_TRANSACTIONAL, STATUS_RANK,
-    ComplianceSettings, DeliveryReport, Direction, Kind, Message, NumberType, Origin, Sender, Status,
+    DEFAULT_RATE_PER_SECOND, STATUS_RANK, ComplianceSettings, DeliveryReport, Direction, Kind, Message, NumberType, Origin,
+    Sender, Status,
 )
 from textpilot.delivery.providers.base import ProviderConfigError, provider_class
 from textpilot.messaging import links
-from textpilot.messaging.encoding import count_segments
-from textpilot.messaging.merge_context import build_context
-from textpilot.messaging.pricing import price_table
-from textpilot.messaging.templates import TemplateRenderError, compile_template
 from textpilot.profiles import service as profiles
 from textpilot.profiles.models import Profile
-from textpilot.common.phones import normalize_phone, phone_region
+from textpilot.common.phones import normalize_phone
 from textpilot.stores.models import Store
 
 log = structlog.get_logger(__name__)
 
-MAX_MEDIA = 10
 MAX_REPLY_CHARACTERS = 480  # three segments: a reply text longer than that is a mistake
-DEFAULT_PRIORITY = {Origin.KEYWORD_REPLY: PRIORITY_REPLY, Origin.INBOX: PRIORITY_REPLY}
+default_sender = composer.default_sender  # the store's active default sender, else its first active one
 
 
 # --- settings ------------------------------------------------------------------------------
@@ -176,10 +173,6 @@ def get_sender(store: Store, sender_id: int) -> Sender:
         raise NotFound("no such sender in this store", field="sender_id") from None
 
 
-def default_sender(store: Store) -> Sender | None:
-    return Sender.objects.filter(store=store, active=True).order_by("-is_default", "id").first()
-
-
 def sender_for_number(store: Store, number: str) -> Sender | None:
     return Sender.objects.filter(store=store, from_number=number).first()
 
@@ -213,100 +206,49 @@ def make_default_sender(store: Store, sender_id: int) -> Sender:
 def send_message(
     store: Store, *, body: str, to: str | None = None, profile: Profile | None = None,
     kind: str = Kind.TRANSACTIONAL, origin: str = Origin.API, origin_key: str | None = None,
+    origin_id: int | None = None, variant: str = "",
     media_urls: list[str] | tuple[str, ...] = (), sender: Sender | None = None,
     context: Mapping[str, Any] | None = None, priority: int | None = None, send_after: datetime | None = None,
     render: bool = True,
 ) -> Message:
     """Queue one text and return at once. `body` is a template (merge tags are rendered for
     the recipient now); `origin_key` makes the call idempotent: the same key returns the
-    message created the first time. A body that fails to render for this recipient gives a
-    `failed` message with the reason (a campaign's other messages go on). `render=False`
-    sends `body` literally (keyword replies: a wording with braces must not become a tag)."""
-    if kind not in Kind.values:
-        raise FieldError(f"kind must be one of {', '.join(Kind.values)}", field="kind")
-    if origin not in Origin.values or origin == Origin.INBOUND:
-        raise FieldError(f"origin must be one of {', '.join(o for o in Origin.values if o != Origin.INBOUND)}", field="origin")
-    if not isinstance(body, str) or not body.strip():
-        raise FieldError("the message body is empty", field="body")
-    media = [str(url).strip() for url in media_urls or ()]
-    if len(media) > MAX_MEDIA or any(not url.startswith(("https://", "http://")) for url in media):
-        raise FieldError(f"media_urls takes at most {MAX_MEDIA} http(s) URLs", field="media_urls")
-    if origin_key is not None:
-        origin_key = str(origin_key).strip()[:200] or None
-        if origin_key:
-            existing = Message.objects.filter(store=store, origin_key=origin_key).first()
-            if existing is not None:
-                return existing
+    message created the first time. `origin`/`origin_id`/`variant` record what sent it (a
+    campaign and its A/B variant, a flow step). A body that fails to render for this
+    recipient gives a `failed` message with the reason (a campaign's other messages go on).
+    `render=False` sends `body` literally (keyword replies: a wording with braces must not
+    become a tag). The rules are delivery/composer.py's, shared with bulk_enqueue."""
+    request = composer.check_request(body=body, kind=kind, origin=origin, origin_id=origin_id, variant=variant,
+                                     media_urls=media_urls, priority=priority, render=render)
+    origin_key = composer.clean_origin_key(origin_key)
+    if origin_key:
+        existing = Message.objects.filter(store=store, origin_key=origin_key).first()
+        if existing is not None:
+            return existing
+    texts = composer.Composer(store, request, composer.choose_sender(store, sender))  # TemplateError: nothing stored
     profile = _recipient(store, to, profile)
-    if sender is not None:  # another store's sender would send with that store's number and credentials
-        sender.ensure_in(store, field="sender_id")
-    # A bad template is the caller's mistake: TemplateError is raised before anything is stored.
-    template = compile_template(body) if render else None
-    sender = sender or default_sender(store)
-    fields = dict(
-        store=store, profile=profile, sender=sender, direction=Direction.OUTBOUND, to_phone=profile.phone,
-        from_phone=sender.from_number if sender else "", media_urls=media, kind=kind, origin=origin,
-        origin_key=origin_key, priority=DEFAULT_PRIORITY.get(origin, PRIORITY_MARKETING if kind == Kind.MARKETING else PRIORITY_TRANSACTIONAL)
-        if priority is None else priority, send_after=send_after or timezone.now(),
-        provider=sender.provider if sender else "",
-    )
-    try:
-        text = template.render(build_context(store, profile, context)) if template else body
-    except TemplateRenderError as exc:
-        fields.update(body=body, status=Status.FAILED, status_reason=f"template: {exc}"[:255])
-        text = None
-    if text is not None:
-        if not text.strip():
-            fields.update(body=body, status=Status.FAILED, status_reason="template: the rendered text is empty")
-        elif sender is None:
-            fields.update(body=text, status=Status.FAILED, status_reason="no sender: add a sender in Settings → Senders")
-        else:
-            fields.update(body=text, **_cost_fields(store, text, profile.phone, bool(media), sender.provider))
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(**fields)
-            # --- short links (messaging/links.py): they name the message, so they come after it ---
-            if kind == Kind.MARKETING and message.status == Status.QUEUED:
-                _shorten_links(store, message, profile.phone, sender.provider)
-            # --- end short links ---
-    except IntegrityError:
-        if origin_key:  # the same request raced us: the other one's message is the answer
-            return Message.objects.get(store=store, origin_key=origin_key)
-        raise
+    composed = texts.compose(profile.phone, composer.render_context(store, profile, context) if texts.template else None)
+    with transaction.atomic():
+        [message_id] = reserve_ids(Message, 1)
+        inserted = queueing.write(texts, [queueing.Pending(message_id, profile.pk, profile.phone, origin_key, composed)],
+                                  now=timezone.now(), send_after=send_after)
+    if not inserted:  # the same request raced us: the other one's message is the answer
+        return Message.objects.get(store=store, origin_key=origin_key)
+    message = Message.objects.get(pk=message_id)
     log.info("message.queued", store=store.slug, message_id=message.pk, kind=kind, origin=origin, status=message.status)
     return message
 
 
-def _shorten_links(store: Store, message: Message, phone: str, provider: str) -> None:
-    """Marketing links become tracked short links of this message; body, encoding,
-    segments and cost are counted again for what is really sent."""
-    body = links.shorten_links(store, message.body, message_id=message.pk, profile_id=message.profile_id)
-    if body != message.body:
-        message.body = body
-        for name, value in _cost_fields(store, body, phone, bool(message.media_urls), provider).items():
-            setattr(message, name, value)
-        message.save(update_fields=["body", "encoding", "segments", "estimated_cost", "currency"])
-
-
 def _recipient(store: Store, to: str | None, profile: Profile | None) -> Profile:
     if profile is not None:
-        if profile.store_id != store.pk:
-            raise NotFound("no such profile in this store", field="profile_id")
-        if not profile.phone:
-            raise FieldError("this profile has no phone number", field="profile_id")
+        problem = composer.recipient_problem(store, profile)
+        if problem is not None:
+            raise problem
         return profile
     if not to:
         raise FieldError("give a phone number (to) or a profile", field="to")
     found, _ = profiles.identify(store, phone=to, source="message")
     return found
-
-
-def _cost_fields(store: Store, text: str, phone: str, has_media: bool, provider: str) -> dict:
-    count = count_segments(text)
-    channel = "mms" if has_media else "sms"
-    price = price_table().price(phone_region(phone) or store.country, channel, provider)
-    cost = None if price.amount is None else (price.amount * count.segments if channel == "sms" else price.amount)
-    return {"encoding": count.encoding, "segments": count.segments, "estimated_cost": cost, "currency": price.currency}
 
 
 def message_for_origin_key(store: Store, origin_key: str) -> Message | None:

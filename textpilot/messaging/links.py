@@ -8,12 +8,16 @@ belongs to one message, a click names the person and the text that brought them
   else `TEXTPILOT_PUBLIC_URL` + `/l/` (the address this installation answers on, scheme and
   port included, so a link works even without a store domain), else None: links stay as
   written and the preview says so.
-- `shorten_links(store, text, message_id=, profile_id=)` rewrites a text for sending and
-  stores a ShortLink per distinct URL. `delivery.service.send_message` calls it for marketing
-  texts, after creating the Message row (the link names the message) and in the same
-  transaction. Transactional texts keep their links: an order's tracking link is expected to
-  be the carrier's own address, it isn't marketing to attribute, and it must keep working
-  however long the customer keeps the text.
+- `plan_links(text, base, codes)` rewrites a text for sending with a new code per distinct
+  URL and says which (url, code) pairs to store; `store_links(store, rows)` then writes them
+  in one statement, after the messages they name (delivery's send paths, one text or a chunk
+  of thousands, call both in the transaction that creates the messages). A code someone
+  already has is replaced and reported, so the caller puts the new one in the body.
+  Transactional texts keep their links: an order's tracking link is expected to be the
+  carrier's own address, it isn't marketing to attribute, and it must keep working however
+  long the customer keeps the text.
+- `create_tracked_link(store, url, origin=, label=)` — a link without a message (a QR code,
+  a social bio link): clicks are counted, but name no person.
 - `preview_short_links(store, text)` puts a placeholder code of the real length in place of
   each link, so the preview counts exactly the characters that will be sent.
 - Only `http://` and `https://` links are shortened, so a short link can never lead to a
@@ -25,20 +29,23 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from textpilot.common import hooks
-from textpilot.messaging.models import ShortLink
+from textpilot.common.bulk_write import insert_rows
+from textpilot.common.errors import FieldError
+from textpilot.messaging.models import LinkOrigin, ShortLink
 from textpilot.stores.models import Store
 
 log = structlog.get_logger(__name__)
@@ -51,6 +58,11 @@ CODE_LENGTH = 7
 CODE_RE = re.compile(rf"^[A-Za-z0-9]{{{CODE_LENGTH}}}$")
 PLACEHOLDER_CODE = "X" * CODE_LENGTH
 _CODE_ATTEMPTS = 8
+# Random bytes to letters in C (bytes.translate): 248 = 4 × 62, so each letter is equally
+# likely; the 8 bytes above are dropped. ~1 µs a code instead of ~9 with secrets.choice.
+_CODE_BYTES = bytes(ord(CODE_ALPHABET[b % len(CODE_ALPHABET)]) for b in range(256))
+_CODE_REJECTED = bytes(range(4 * len(CODE_ALPHABET), 256))
+MAX_LABEL = 100
 
 # A link as people type it in a text; trailing punctuation belongs to the sentence.
 URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
@@ -105,6 +117,11 @@ def can_shorten(url: str, base: str | None) -> bool:
     return bool(parts and parts.scheme in ("http", "https") and parts.hostname) and not is_short_link(url, base)
 
 
+# A campaign's texts carry the same few links: splitting each URL once per send is the
+# costliest step of shortening (~5 µs of urlsplit a link).
+_shortenable = lru_cache(maxsize=4096)(can_shorten)
+
+
 def long_links(store: Store, text: str) -> list[str]:
     """Links of `text` that are sent at their full length (not short links of this store)."""
     base = short_link_base(store)
@@ -117,23 +134,74 @@ def preview_short_links(store: Store, text: str) -> str:
     return _rewrite(text, base, lambda url: base + PLACEHOLDER_CODE) if base else text
 
 
-def shorten_links(store: Store, text: str, *, message_id: int, profile_id: int | None) -> str:
-    """`text` with each shortenable link replaced by a new short link of this message.
-    Call inside the transaction that created the message (once per message)."""
-    base = short_link_base(store)
-    if not base:
-        return text
-    codes: dict[str, str] = {}  # one row per distinct URL of the message
+def new_codes(count: int) -> list[str]:
+    """`count` distinct random codes (letters and digits, CODE_LENGTH each)."""
+    codes: dict[str, None] = {}
+    while len(codes) < count:
+        wanted = (count - len(codes)) * CODE_LENGTH
+        letters = secrets.token_bytes(wanted + wanted // 16 + 16).translate(_CODE_BYTES, _CODE_REJECTED).decode("ascii")
+        for start in range(0, len(letters) - CODE_LENGTH + 1, CODE_LENGTH):
+            codes[letters[start:start + CODE_LENGTH]] = None
+    return list(codes)[:count]
+
+
+def plan_links(text: str, base: str | None, codes: Iterator[str]) -> tuple[str, list[tuple[str, str]]]:
+    """`text` with each shortenable link replaced by `base` + a code from `codes` (one per
+    distinct URL), and the (url, code) pairs to store for it."""
+    if not base or "://" not in text:
+        return text, []
+    chosen: dict[str, str] = {}
 
     def replace(url: str) -> str:
-        if url not in codes:
-            codes[url] = _create_link(store, url, message_id, profile_id).code
-        return base + codes[url]
+        if url not in chosen:
+            chosen[url] = next(codes)
+        return base + chosen[url]
 
-    shortened = _rewrite(text, base, replace)
-    if codes:
-        log.info("links.shortened", store=store.slug, message_id=message_id, links=len(codes))
-    return shortened
+    return _rewrite(text, base, replace), list(chosen.items())
+
+
+def store_links(store_id: int, rows: Sequence[tuple[int | None, int | None, str, str]], *, now: datetime,
+                origin: str = LinkOrigin.MESSAGE, origin_id: int | None = None, label: str = "") -> dict[str, str]:
+    """Write links given as (message_id, profile_id, url, code) in one INSERT per attempt.
+    A code that is already taken (62^7 codes: rare, but it happens in millions) gets a new
+    one; returns {taken code: its replacement} so the caller can fix the texts."""
+    replaced: dict[str, str] = {}  # the code a row came with -> the one it was stored with
+    pending = [(row, row[3]) for row in rows]
+    for _ in range(_CODE_ATTEMPTS):
+        stored = set(insert_rows(
+            ShortLink, ("message_id", "profile_id", "target_url", "code"), [row for row, _ in pending],
+            conflict=("code",), returning="code",
+            constants={"store_id": store_id, "origin": origin, "origin_id": origin_id, "label": label, "created_at": now,
+                       "click_count": 0},
+        ))
+        pending = [(row, first) for row, first in pending if row[3] not in stored]
+        if not pending:
+            return replaced
+        log.warning("links.code_collision", codes=len(pending))
+        pending = [((message_id, profile_id, url, new), first)
+                   for ((message_id, profile_id, url, _), first), new in zip(pending, new_codes(len(pending)))]
+        replaced.update({first: row[3] for row, first in pending})
+    raise RuntimeError(f"no free short-link code after {_CODE_ATTEMPTS} attempts")
+
+
+def create_tracked_link(store: Store, url: str, *, origin: str = LinkOrigin.SOCIAL, label: str = "",
+                        origin_id: int | None = None) -> ShortLink:
+    """A link of no message (a social bio, a QR code on a counter): the redirect counts its
+    clicks like any other, but they name no person."""
+    if origin not in LinkOrigin.values or origin == LinkOrigin.MESSAGE:
+        raise FieldError(f"origin must be one of {', '.join(o for o in LinkOrigin.values if o != LinkOrigin.MESSAGE)}", field="origin")
+    url = (url or "").strip()
+    if not can_shorten(url, short_link_base(store)):
+        raise FieldError("target_url must be an absolute http(s) link that is not already a short link", field="target_url")
+    label = (label or "").strip()
+    if len(label) > MAX_LABEL:
+        raise FieldError(f"label takes at most {MAX_LABEL} characters", field="label")
+    [code] = new_codes(1)
+    with transaction.atomic():
+        code = store_links(store.pk, [(None, None, url, code)], now=timezone.now(), origin=origin, origin_id=origin_id,
+                           label=label).get(code, code)
+    log.info("links.created", store=store.slug, code=code, origin=origin)
+    return ShortLink.objects.get(code=code)
 
 
 def find_link(code: str) -> ShortLink | None:
@@ -192,23 +260,10 @@ def export_for_profiles(store: Store, profile_ids: list[int]) -> dict:
 def _rewrite(text: str, base: str, replace: Callable[[str], str]) -> str:
     pieces, cursor = [], 0
     for link in find_links(text):
-        if can_shorten(link.url, base):
+        if _shortenable(link.url, base):
             pieces += [text[cursor:link.start], replace(link.url)]
             cursor = link.end
     return "".join(pieces) + text[cursor:]
-
-
-def _create_link(store: Store, url: str, message_id: int, profile_id: int | None) -> ShortLink:
-    for _ in range(_CODE_ATTEMPTS):
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        try:
-            with transaction.atomic():  # a savepoint: a taken code must not break the caller's transaction
-                return ShortLink.objects.create(store=store, code=code, message_id=message_id, profile_id=profile_id, target_url=url)
-        except IntegrityError:
-            if not ShortLink.objects.filter(code=code).exists():
-                raise
-            log.warning("links.code_collision", code=code)
-    raise RuntimeError(f"no free short-link code after {_CODE_ATTEMPTS} attempts")
 
 
 def _current_profile(profile):
