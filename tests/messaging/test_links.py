@@ -275,3 +275,38 @@ def test_erasing_the_recipient_erases_link_targets(client, shop, sender, ann):
     link.refresh_from_db()
     assert (link.target_url, link.click_count) == ("", 1)  # the count stays as an anonymous figure
     assert client.get(f"/l/{link.code}", HTTP_USER_AGENT=IPHONE).status_code == 404
+
+
+# --- links without a message (QR codes, social links) ---------------------------------------
+
+def test_a_qr_link_has_no_message_and_its_clicks_name_nobody(client, shop):
+    link = links.create_tracked_link(shop, "https://acme-outdoors.example/join?src=counter", origin="qr", label="Counter QR",
+                                     origin_id=5)
+    assert (link.message_id, link.profile_id, link.origin, link.origin_id, link.label) == (None, None, "qr", 5, "Counter QR")
+    assert links.CODE_RE.match(link.code)
+    for _ in range(2):
+        assert client.get(f"/l/{link.code}", HTTP_USER_AGENT=IPHONE).status_code == 302
+    link.refresh_from_db()
+    assert link.click_count == 1 and not Event.objects.exists()  # a double tap, and no person to attribute
+
+
+@pytest.mark.parametrize("args, field", [
+    ({"url": "javascript:alert(1)"}, "target_url"), ({"url": "https://acme.example/l/Abc1234"}, "target_url"),
+    ({"origin": "message"}, "origin"), ({"origin": "billboard"}, "origin"), ({"label": "x" * 101}, "label"),
+])
+def test_a_bad_tracked_link_is_refused_naming_the_field(shop, args, field):
+    from textpilot.common.errors import FieldError
+
+    with pytest.raises(FieldError) as error:
+        links.create_tracked_link(shop, **{"url": "https://acme-outdoors.example/", **args})
+    assert error.value.field == field and not ShortLink.objects.exists()
+
+
+def test_only_a_message_link_names_a_message(shop, sender, ann):
+    from django.db import IntegrityError, transaction
+
+    message_link = _link(shop, ann)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ShortLink.objects.create(store=shop, code="Qr12345", origin="qr", message_id=message_link.message_id, target_url="https://a.example")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ShortLink.objects.create(store=shop, code="Msg1234", origin="message", target_url="https://a.example")

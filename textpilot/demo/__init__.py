@@ -21,7 +21,7 @@ A plain package (not a Django app: no models). Three layers:
 Decisions worth knowing:
 * Rows bypass the ORM (like a COPY would). The database still checks types, NOT NULL and
   unique indexes; foreign keys are checked by trigger or by anti-join. Fields added to the
-  models later get their ORM default (`writers.missing_defaults`).
+  models later get their ORM default (`common.bulk_write.missing_defaults`).
 * executemany instead of `bulk_create` on SQLite: the same batching without building a
   model instance per row.
 * Safety of demo data: emails use example.com/.net/.org, IPs the documentation ranges; phone

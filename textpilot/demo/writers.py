@@ -1,16 +1,18 @@
-"""Bulk writing of generated rows: COPY on PostgreSQL, batched executemany on SQLite.
+"""How the demo seed loads its generated rows: the writes themselves are
+common/bulk_write.py's (COPY on PostgreSQL, executemany on SQLite, id blocks); this module
+is the load around them — what a writer does before, during and after a load of millions.
 
 A writer takes a model, the field names of the tuples and a list of rows; table and column
 names come from the model's _meta, so they follow the models. Rows bypass the ORM (no model
 instances: at 20M rows their construction alone would cost minutes), so the generator is
 responsible for valid values; the database still checks types, NOT NULL, unique indexes
-and (see below) foreign keys.
+and (see below) foreign keys. Columns the generator doesn't write get the ORM's default
+(bulk_write.missing_defaults).
 
 SQLite: `executemany` of one INSERT per batch inside the caller's transaction — the batching
 `bulk_create` does, minus building a model instance per row (about 3× faster here).
 
-PostgreSQL: `COPY … FROM STDIN` through psycopg 3 (`cursor.copy` + `write_row`), text format,
-all inside the caller's one transaction. Measured on the 2-core box (1M events): plain COPY
+PostgreSQL: COPY, all inside the caller's one transaction. Measured on the 2-core box (1M events): plain COPY
 ≈ 4.5 µs a row, each foreign-key trigger ≈ 4 µs, the four secondary indexes of the events
 table ≈ 7 µs and growing with the index (random inserts). So for a big load:
   * foreign keys: when the role may (superuser), triggers are off for this transaction
@@ -24,38 +26,15 @@ table ≈ 7 µs and growing with the index (random inserts). So for a big load:
     DDL is transactional, so an aborted load restores them. The price: the table is locked
     (ACCESS EXCLUSIVE) until commit — which is why a table shared with other stores is
     never touched this way. Primary keys and unique indexes always stay.
-Ids of tables whose rows are referenced by later rows are reserved as one block from the
-table's identity sequence (`reserve_ids`)."""
+Ids of tables whose rows are referenced by later rows are reserved as one block
+(`reserve_ids`: bulk_write.reserve_id_block)."""
 import time
 
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import connection
+from django.utils import timezone
 
-
-def columns_of(model, fields) -> tuple[str, list[str]]:
-    qn = connection.ops.quote_name
-    return qn(model._meta.db_table), [qn(model._meta.get_field(name).column) for name in fields]
-
-
-def missing_defaults(model, fields) -> tuple[list[str], tuple]:
-    """Columns the generator does not write but the ORM would fill (a field added to the model
-    after this loader was written): their default, the same for every row, as the ORM would."""
-    from django.utils import timezone
-
-    known = {model._meta.get_field(name).attname for name in fields}
-    names, values = [], []
-    for f in model._meta.concrete_fields:
-        if f.primary_key or f.attname in known:
-            continue
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            value = timezone.now()
-        else:
-            value = f.get_default()  # what Model() would hold: the default, "" for text, else None
-        if value is None:
-            continue  # NULL, like the ORM (and a NOT NULL column without default fails, naming itself)
-        names.append(f.attname)
-        values.append(f.get_db_prep_save(value, connection))
-    return names, tuple(values)
+from textpilot.common import bulk_write
 
 
 class Writer:
@@ -75,21 +54,18 @@ class Writer:
         started = time.perf_counter()
         key = (model, tuple(fields))
         if key not in self._extra:
-            self._extra[key] = missing_defaults(model, fields)
+            self._extra[key] = bulk_write.missing_defaults(model, fields, timezone.now())
         extra_names, extra_values = self._extra[key]
         if extra_names:
             fields = (*fields, *extra_names)
             rows = [row + extra_values for row in rows]
-        self._write(model, fields, rows)
+        bulk_write.copy_rows(model, fields, rows)
         self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - started
         self.rows[label] = self.rows.get(label, 0) + len(rows)
 
-    def _write(self, model, fields, rows) -> None:
-        raise NotImplementedError
-
     def reserve_ids(self, model, count: int) -> int:
         """First id of a block of `count` ids nobody else will use."""
-        raise NotImplementedError
+        return bulk_write.reserve_id_block(model, count)
 
     def prepare(self, store_id: int, expected: dict) -> None:
         """Before the load, inside its transaction. `expected`: model -> rows about to be written."""
@@ -118,30 +94,6 @@ class PostgresCopyWriter(Writer):
         super().__init__(out)
         self.triggers_off = False
         self.dropped_indexes: list[tuple[str, str, str]] = []  # (table, index name, CREATE INDEX statement)
-
-    def _write(self, model, fields, rows) -> None:
-        table, columns = columns_of(model, fields)
-        with connection.cursor() as cursor:
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                write_row = copy.write_row
-                for row in rows:
-                    write_row(row)
-
-    def reserve_ids(self, model, count: int) -> int:
-        if count <= 0:
-            return 1
-        table = model._meta.db_table
-        column = model._meta.pk.column
-        # A short transaction of its own: the lock (which waits for inserts in flight and
-        # holds new ones back) lasts only while the sequence is moved past our block.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(table)} IN SHARE ROW EXCLUSIVE MODE")
-            cursor.execute(
-                "SELECT setval(pg_get_serial_sequence(%s, %s), nextval(pg_get_serial_sequence(%s, %s)) + %s - 1)",
-                [table, column, table, column, count],
-            )
-            last = cursor.fetchone()[0]
-        return last - count + 1
 
     def may_disable_triggers(self) -> bool:
         with connection.cursor() as cursor:
@@ -248,27 +200,6 @@ def check_foreign_keys(cursor, models, store_id: int) -> None:
 
 class SqliteWriter(Writer):
     vendor = "sqlite"
-
-    def _write(self, model, fields, rows) -> None:
-        table, columns = columns_of(model, fields)
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
-
-    def reserve_ids(self, model, count: int) -> int:
-        # Called inside the load transaction, which SQLite runs as BEGIN IMMEDIATE (the
-        # settings' transaction_mode): no other writer can take ids until it ends.
-        qn = connection.ops.quote_name
-        table = model._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT max({qn(model._meta.pk.column)}) FROM {qn(table)}")
-            highest = cursor.fetchone()[0] or 0
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'")
-            if cursor.fetchone():
-                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-                row = cursor.fetchone()
-                highest = max(highest, row[0] if row else 0)
-        return highest + 1
 
     def prepare(self, store_id: int, expected: dict) -> None:
         with connection.cursor() as cursor:

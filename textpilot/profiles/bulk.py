@@ -15,9 +15,10 @@ from datetime import datetime
 from functools import lru_cache
 
 import phonenumbers
-from django.db import IntegrityError, connections, models, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
+from textpilot.common.bulk_write import column_defaults, copy_rows, prepared_rows, reserve_ids
 from textpilot.profiles import consent as consent_rules
 from textpilot.profiles.models import ConsentBasis, ConsentEvent, Profile
 from textpilot.common.phones import phone_region
@@ -63,7 +64,7 @@ def upsert_profiles(store: Store, rows: list[ProfileRow], *, source: str, consen
     index = _IdentityIndex.load(store, rows)
     outcome = BulkOutcome()
     now = timezone.now()
-    new_defaults = {**_insert_defaults(Profile, now), "store_id": store.pk, "source": source, "created_at": now}
+    new_defaults = {**column_defaults(Profile, now), "store_id": store.pk, "source": source, "created_at": now}
     created: list[_Pending] = []
     updated: dict[int, Profile] = {}
     changed_fields: set[str] = set()
@@ -121,10 +122,9 @@ def upsert_profiles(store: Store, rows: list[ProfileRow], *, source: str, consen
             (ref, f"consent not changed: {standing.get(profile.pk, 'opted out')}; {reason}") for ref, profile, reason in skipped
         ]
     if consents:
-        _assign_ids(store, [profile for profile, _, _ in consents if profile.pk is None])
-        event_defaults = {**_insert_defaults(ConsentEvent, now), "store_id": store.pk, "channel": ConsentEvent.Channel.SMS,
+        event_defaults = {**column_defaults(ConsentEvent, now), "store_id": store.pk, "channel": ConsentEvent.Channel.SMS,
                           "source": consent_source}
-        insert_rows(ConsentEvent, [
+        _copy(ConsentEvent, [
             {**event_defaults, "profile_id": profile.pk, "status": change.status, "phone": phone,
              "consent_text": change.consent_text, "occurred_at": min(change.occurred_at, now), "recorded_at": now}
             for profile, change, phone in consents
@@ -151,7 +151,19 @@ def _write(store, created, updated, changed_fields, released, now) -> None:
         for profile in updated.values():
             profile.updated_at = now
         Profile.objects.bulk_update(list(updated.values()), sorted(changed_fields | {"updated_at"}), batch_size=WRITE_BATCH)
-    insert_rows(Profile, [vars(profile) for profile in created])
+    # Ids reserved up front: the consent events of new profiles name them without a lookup.
+    for profile, pk in zip(created, reserve_ids(Profile, len(created))):
+        profile.pk = pk
+    _copy(Profile, [{**vars(profile), "id": profile.pk} for profile in created], with_id=True)
+
+
+def _copy(model, rows: list[dict], *, with_id: bool = False) -> None:
+    """COPY (PostgreSQL) / executemany (SQLite) of complete rows (see column_defaults):
+    bulk_create would prepare every field of every object and, on SQLite, cap a statement at
+    999 parameters (32 profiles); an import writes up to a million rows."""
+    if rows:
+        columns = [f.attname for f in model._meta.concrete_fields if with_id or not f.primary_key]
+        copy_rows(model, columns, prepared_rows(model, columns, rows))
 
 
 CONSENT_FIELDS = ("sms_status", "sms_status_at", "sms_opted_out_at")
@@ -171,26 +183,6 @@ def _write_consent_states(store: Store, loaded: dict[int, consent_rules.State], 
             if consent_rules.State(*state) != loaded[pk]:
                 raise IntegrityError(f"profile {pk}: SMS consent changed while this batch was being written")
     Profile.objects.bulk_update(list(changed.values()), list(CONSENT_FIELDS), batch_size=WRITE_BATCH)
-
-
-def _assign_ids(store: Store, pending: list[_Pending]) -> None:
-    """Ids of just-inserted profiles, found by their phone (every SMS consent row has one)."""
-    by_phone = {profile.phone: profile for profile in pending}
-    phones = sorted(by_phone)
-    connection = connections[router.db_for_read(Profile)]
-    for start in range(0, len(phones), LOOKUP_BATCH):
-        batch = phones[start : start + LOOKUP_BATCH]
-        if connection.vendor == "postgresql":  # one array parameter: see profiles_with
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT phone, id FROM {connection.ops.quote_name(Profile._meta.db_table)} WHERE store_id = %s AND phone = ANY(%s)",
-                    [store.pk, batch],
-                )
-                found = cursor.fetchall()
-        else:
-            found = Profile.objects.filter(store=store, phone__in=batch).values_list("phone", "pk")
-        for phone, pk in found:
-            by_phone[phone].pk = pk
 
 
 def profiles_with(store: Store, name: str, values: list[str]):
@@ -236,63 +228,6 @@ def refresh_statistics() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(Profile._meta.db_table)}")
-
-
-# --- raw multi-row insert -------------------------------------------------------------------
-
-def _insert_defaults(model, now: datetime) -> dict:
-    """Column values of a new row when none is given (auto_now fields get `now`)."""
-    defaults = {}
-    for model_field in model._meta.concrete_fields:
-        if model_field.primary_key:
-            continue
-        auto = getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False)
-        defaults[model_field.attname] = now if auto else model_field.get_default()
-    return defaults
-
-
-def insert_rows(model, rows: list[dict]) -> None:
-    """INSERT many rows (dicts by attname, complete: see _insert_defaults): COPY on
-    PostgreSQL, one executemany on SQLite.
-
-    Django's bulk_create prepares every field of every object, renders a multi-row VALUES
-    and, on SQLite, caps a statement at 999 parameters (32 profiles); an import writes up to
-    a million rows, so this prepares each distinct non-text value once and hands the rows to
-    the driver. No ids come back and no signals are sent (bulk_create sends none either)."""
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
-    preparers = [_preparer(f, connection) for f in fields]
-    names = [f.attname for f in fields]
-    params = [[prepare(row[name]) for prepare, name in zip(preparers, names)] for row in rows]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for values in params:
-                    copy.write_row(values)
-        else:
-            placeholders = ", ".join(["%s"] * len(fields))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", params)
-
-
-def _preparer(model_field, connection):
-    if isinstance(model_field, (models.CharField, models.TextField)):
-        return lambda value: value  # already clean text (or None): the database takes it as is
-    memo: dict = {}
-
-    def prepare(value):
-        try:
-            return memo[value]
-        except KeyError:
-            memo[value] = prepared = model_field.get_db_prep_save(value, connection)
-            return prepared
-        except TypeError:  # unhashable (a dict for a JSON field)
-            return model_field.get_db_prep_save(value, connection)
-
-    return prepare
 
 
 def _apply_update(profile: Profile, row: ProfileRow) -> set[str]:

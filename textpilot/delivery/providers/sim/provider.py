@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from textpilot.common.bulk_insert import insert_rows
+from textpilot.common.bulk_write import insert_rows
 from textpilot.delivery.providers.base import (
     LookupResult, OutgoingText, Outcome, Provider, Receipt, SendResult, register,
 )
