@@ -7,10 +7,11 @@ the database itself. Callers here pass plain tuples in the order of `columns` (f
 attnames, e.g. `store_id`); table and column names come from the model, so they follow it.
 
 - `insert_rows`: chunked multi-row INSERT with optional `ON CONFLICT (…) DO NOTHING` and
-  `RETURNING`. PostgreSQL: `INSERT … SELECT … FROM unnest(%s::type[], …)`, one array per
-  column whatever the row count, so psycopg doesn't re-parse a query with thousands of
-  placeholders; values the same for every row (`constants`) travel once per statement.
-  SQLite: multi-row VALUES, as many rows as the connection's variable limit allows.
+  `RETURNING`. PostgreSQL: `INSERT … SELECT`, from `unnest(%s::type[], …)` for a few rows
+  (one array per column whatever the row count, so no query with thousands of
+  placeholders), from a temporary table filled by COPY for many; values the same for every
+  row (`constants`) travel once per statement. SQLite: multi-row VALUES, as many rows as the
+  connection's variable limit allows.
 - `copy_rows`: a plain load, no conflicts expected and nothing returned: COPY FROM STDIN on
   PostgreSQL (psycopg 3 `write_row`; measured ≈ 4.5 µs a row), one executemany on SQLite.
 - `reserve_ids`: ids for rows not written yet, so rows that point at them (a message's short
@@ -25,6 +26,7 @@ sent and no model instances are built.
 from __future__ import annotations
 
 import sqlite3
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -32,7 +34,8 @@ from functools import lru_cache
 from django.db import connections, models, router, transaction
 from django.db.models.sql import Query
 
-POSTGRES_ROWS_PER_STATEMENT = 5_000
+POSTGRES_ROWS_PER_STATEMENT = 10_000
+POSTGRES_STAGE_FROM = 200  # rows from which a chunk is COPYed into a temporary table first
 SQLITE_ROWS_PER_STATEMENT = 500
 SQLITE_DEFAULT_VARIABLE_LIMIT = 32_766  # SQLite ≥ 3.32; read from the connection when it says
 
@@ -68,7 +71,7 @@ def insert_rows(
     on_conflict = _conflict_clause(model, connection, conflict, ignore_conflicts)
     tail = on_conflict + (f" RETURNING {connection.ops.quote_name(model._meta.get_field(returning).column)}" if returning else "")
     if connection.vendor == "postgresql":
-        found = _insert_unnest(model, connection, fields, rows, json_columns, constant_fields, list(constants.values()), tail)
+        found = _insert_postgresql(model, connection, fields, rows, json_columns, constant_fields, list(constants.values()), tail)
     else:
         found = _insert_values(model, connection, fields, rows, constant_fields, list(constants.values()), tail, bool(returning))
     return found if returning else None
@@ -108,27 +111,50 @@ def _literal(value) -> str:
     raise ValueError(f"unsupported literal in a unique constraint's condition: {value!r}")
 
 
-def _insert_unnest(model, connection, fields, rows, json_columns, constant_fields, constant_values, tail) -> list:
+def _insert_postgresql(model, connection, fields, rows, json_columns, constant_fields, constant_values, tail) -> list:
+    """Few rows: `INSERT … SELECT FROM unnest(arrays)`, one statement. Many: COPY them into a
+    temporary table of this session, then one `INSERT … SELECT` from it. psycopg builds the
+    array parameters in Python (~7 µs a row of four columns, measured) but COPY rows in C
+    (~1.2 µs): for a chunk of thousands the extra statements are worth it."""
     quote = connection.ops.quote_name
-    arrays = []
-    selected = []
-    for i, field in enumerate(fields):
-        is_json = field.column in json_columns or field.name in json_columns
-        arrays.append(f"%s::{'text' if is_json else field.db_type(connection)}[]")
-        selected.append(f"c{i}::jsonb" if is_json else f"c{i}")
+    columns = [f"c{i}" for i in range(len(fields))]
+    types = ["text" if _is_json(field, json_columns) else field.db_type(connection) for field in fields]
+    selected = [f"c{i}::jsonb" if _is_json(field, json_columns) else f"c{i}" for i, field in enumerate(fields)]
     selected += [f"%s::{field.db_type(connection)}" for field in constant_fields]
-    sql = (f"INSERT INTO {quote(model._meta.db_table)} "
-           f"({', '.join(quote(f.column) for f in [*fields, *constant_fields])}) "
-           f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS t({', '.join(f'c{i}' for i in range(len(fields)))})"
-           + tail)
+    head = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in [*fields, *constant_fields])}) "
+            f"SELECT {', '.join(selected)} FROM ")
     found = []
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), POSTGRES_ROWS_PER_STATEMENT):
-            chunk = rows[start:start + POSTGRES_ROWS_PER_STATEMENT]
-            cursor.execute(sql, constant_values + [list(column) for column in zip(*chunk)])
-            if "RETURNING" in tail:
-                found += [row[0] for row in cursor.fetchall()]
+        if len(rows) < POSTGRES_STAGE_FROM:
+            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            cursor.execute(head + f"unnest({arrays}) AS t({', '.join(columns)})" + tail,
+                           constant_values + [list(column) for column in zip(*rows)])
+            return [row[0] for row in cursor.fetchall()] if "RETURNING" in tail else []
+        stage = _stage_table(cursor, model, types)
+        with transaction.atomic(using=connection.alias):  # the staged rows live until this commits
+            for start in range(0, len(rows), POSTGRES_ROWS_PER_STATEMENT):
+                with connection.wrap_database_errors, cursor.copy(f"COPY {stage} FROM STDIN") as copy:
+                    write_row = copy.write_row
+                    for row in rows[start:start + POSTGRES_ROWS_PER_STATEMENT]:
+                        write_row(row)
+                cursor.execute(head + f"{stage} AS t" + tail, constant_values)
+                if "RETURNING" in tail:
+                    found += [row[0] for row in cursor.fetchall()]
+                cursor.execute(f"DELETE FROM {stage}")  # the next statement of this transaction starts empty
     return found
+
+
+def _is_json(field, json_columns) -> bool:
+    return field.column in json_columns or field.name in json_columns
+
+
+def _stage_table(cursor, model, types: list[str]) -> str:
+    """A temporary table of this session for rows of these column types, made once (its
+    rows are dropped at every commit)."""
+    name = f"tp_stage_{model._meta.db_table}_{zlib.crc32(repr(types).encode()):08x}"
+    columns = ", ".join(f"c{i} {kind}" for i, kind in enumerate(types))
+    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({columns}) ON COMMIT DELETE ROWS")
+    return name
 
 
 def _insert_values(model, connection, fields, rows, constant_fields, constant_values, tail, returning: bool) -> list:

@@ -43,7 +43,7 @@ def write(composer: Composer, pending: list[Pending], *, now: datetime, send_aft
         raise RuntimeError("queueing.write must run inside transaction.atomic(): messages and links go in together")
     if not pending:
         return set()
-    constants = _constants(composer, now, send_after)
+    constants = shared_values(composer, now, send_after)
     rows = [
         (p.message_id, p.profile_id, p.to_phone, p.origin_key, c.body, c.status, c.status_reason, c.encoding, c.segments,
          c.estimated_cost, c.currency)
@@ -59,7 +59,7 @@ def write(composer: Composer, pending: list[Pending], *, now: datetime, send_aft
     return inserted
 
 
-def _constants(composer: Composer, now: datetime, send_after: datetime | None) -> dict:
+def shared_values(composer: Composer, now: datetime, send_after: datetime | None) -> dict:
     """Every other column: the send's shared fields over the model's defaults (so a field
     added later gets its default here too), prepared for the database once."""
     values = {**column_defaults(Message, now), **composer.message_fields(now, send_after)}
