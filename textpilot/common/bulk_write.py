@@ -7,11 +7,10 @@ the database itself. Callers here pass plain tuples in the order of `columns` (f
 attnames, e.g. `store_id`); table and column names come from the model, so they follow it.
 
 - `insert_rows`: chunked multi-row INSERT with optional `ON CONFLICT (…) DO NOTHING` and
-  `RETURNING`. PostgreSQL: `INSERT … SELECT`, from `unnest(%s::type[], …)` for a few rows
-  (one array per column whatever the row count, so no query with thousands of
-  placeholders), from a temporary table filled by COPY for many; values the same for every
-  row (`constants`) travel once per statement. SQLite: multi-row VALUES, as many rows as the
-  connection's variable limit allows.
+  `RETURNING`. A few rows: multi-row VALUES (SQLite: always, as many rows per statement as
+  the connection's variable limit allows). Many rows on PostgreSQL: COPY into a temporary
+  table, then `INSERT … SELECT` from it, where values the same for every row (`constants`)
+  travel once per statement.
 - `copy_rows`: a plain load, no conflicts expected and nothing returned: COPY FROM STDIN on
   PostgreSQL (psycopg 3 `write_row`; measured ≈ 4.5 µs a row), one executemany on SQLite.
 - `reserve_ids`: ids for rows not written yet, so rows that point at them (a message's short
@@ -68,18 +67,21 @@ def insert_rows(
     constants = dict(constants or {})
     fields = [model._meta.get_field(name) for name in columns]
     constant_fields = [model._meta.get_field(name) for name in constants]
-    on_conflict = _conflict_clause(model, connection, conflict, ignore_conflicts)
+    on_conflict = _conflict_clause(model, connection.alias, conflict if isinstance(conflict, (str, type(None))) else tuple(conflict),
+                                   ignore_conflicts)
     tail = on_conflict + (f" RETURNING {connection.ops.quote_name(model._meta.get_field(returning).column)}" if returning else "")
     if connection.vendor == "postgresql":
         found = _insert_postgresql(model, connection, fields, rows, json_columns, constant_fields, list(constants.values()), tail)
     else:
-        found = _insert_values(model, connection, fields, rows, constant_fields, list(constants.values()), tail, bool(returning))
+        found = _insert_values(model, connection, fields, rows, constant_fields, list(constants.values()), tail)
     return found if returning else None
 
 
-def _conflict_clause(model, connection, conflict, ignore_conflicts: bool) -> str:
+@lru_cache(maxsize=256)
+def _conflict_clause(model, alias: str, conflict, ignore_conflicts: bool) -> str:
     if conflict is None:
         return " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    connection = connections[alias]
     quote = connection.ops.quote_name
     if isinstance(conflict, str):
         constraint = next((c for c in model._meta.constraints if c.name == conflict and isinstance(c, models.UniqueConstraint)), None)
@@ -112,12 +114,14 @@ def _literal(value) -> str:
 
 
 def _insert_postgresql(model, connection, fields, rows, json_columns, constant_fields, constant_values, tail) -> list:
-    """Few rows: `INSERT … SELECT FROM unnest(arrays)`, one statement. Many: COPY them into a
-    temporary table of this session, then one `INSERT … SELECT` from it. psycopg builds the
-    array parameters in Python (~7 µs a row of four columns, measured) but COPY rows in C
-    (~1.2 µs): for a chunk of thousands the extra statements are worth it."""
+    """Few rows: a multi-row VALUES, one statement (text parameters go into json columns as
+    they are). Many: COPY them into a temporary table of this session, then one `INSERT …
+    SELECT` from it. An `unnest(%s::type[], …)` of array parameters would be one statement
+    too, but psycopg builds arrays in Python (~7 µs a row of four columns, measured) and
+    COPY rows in C (~1.2 µs): for a chunk of thousands the extra statements are worth it."""
+    if len(rows) < POSTGRES_STAGE_FROM:
+        return _insert_values(model, connection, fields, rows, constant_fields, constant_values, tail)
     quote = connection.ops.quote_name
-    columns = [f"c{i}" for i in range(len(fields))]
     types = ["text" if _is_json(field, json_columns) else field.db_type(connection) for field in fields]
     selected = [f"c{i}::jsonb" if _is_json(field, json_columns) else f"c{i}" for i, field in enumerate(fields)]
     selected += [f"%s::{field.db_type(connection)}" for field in constant_fields]
@@ -125,11 +129,6 @@ def _insert_postgresql(model, connection, fields, rows, json_columns, constant_f
             f"SELECT {', '.join(selected)} FROM ")
     found = []
     with connection.cursor() as cursor:
-        if len(rows) < POSTGRES_STAGE_FROM:
-            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
-            cursor.execute(head + f"unnest({arrays}) AS t({', '.join(columns)})" + tail,
-                           constant_values + [list(column) for column in zip(*rows)])
-            return [row[0] for row in cursor.fetchall()] if "RETURNING" in tail else []
         stage = _stage_table(cursor, model, types)
         with transaction.atomic(using=connection.alias):  # the staged rows live until this commits
             for start in range(0, len(rows), POSTGRES_ROWS_PER_STATEMENT):
@@ -157,8 +156,9 @@ def _stage_table(cursor, model, types: list[str]) -> str:
     return name
 
 
-def _insert_values(model, connection, fields, rows, constant_fields, constant_values, tail, returning: bool) -> list:
+def _insert_values(model, connection, fields, rows, constant_fields, constant_values, tail) -> list:
     quote = connection.ops.quote_name
+    returning = "RETURNING" in tail
     adapters = [_sqlite_adapter(field, connection) for field in fields]
     adapted = [i for i, adapter in enumerate(adapters) if adapter is not None]
     constants = tuple(
@@ -166,7 +166,8 @@ def _insert_values(model, connection, fields, rows, constant_fields, constant_va
         for value, adapter in zip(constant_values, (_sqlite_adapter(f, connection) for f in constant_fields))
     )
     width = len(fields) + len(constants)
-    per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, _sqlite_variable_limit(connection) // width))
+    per_statement = POSTGRES_STAGE_FROM if connection.vendor == "postgresql" else \
+        max(1, min(SQLITE_ROWS_PER_STATEMENT, _sqlite_variable_limit(connection) // width))
     head = (f"INSERT INTO {quote(model._meta.db_table)} "
             f"({', '.join(quote(f.column) for f in [*fields, *constant_fields])}) VALUES ")
     row_sql = "(" + ", ".join(["%s"] * width) + ")"
@@ -191,8 +192,11 @@ def _insert_values(model, connection, fields, rows, constant_fields, constant_va
 
 def _sqlite_adapter(field, connection):
     """SQLite stores datetimes and decimals as text Django can read back (naive UTC,
-    fixed decimal places); text that is already in that form passes through."""
+    fixed decimal places); text that is already in that form passes through. PostgreSQL
+    takes both as they are."""
     ops = connection.ops
+    if connection.vendor != "sqlite":
+        return None
     if isinstance(field, models.DateTimeField):
         return lambda value: value if isinstance(value, str) else ops.adapt_datetimefield_value(value)
     if isinstance(field, models.DecimalField):
