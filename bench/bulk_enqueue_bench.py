@@ -129,7 +129,7 @@ def _bulk(count: int) -> dict:
     from textpilot.delivery import bulk_enqueue
     from textpilot.delivery.models import Message
     from textpilot.messaging.models import ShortLink
-    from textpilot.profiles.phone_regions import shape_of
+    from textpilot.common.phone_regions import shape_of
 
     store = _store()
     audience = _subscribed(store)

@@ -60,7 +60,7 @@ def _region_by_parsing(e164: str) -> str:
 
 
 def test_region_by_shape_agrees_with_phonenumbers_for_every_calling_code_and_length():
-    """phone_region answers from the number's shape (profiles/phone_regions.py); phonenumbers
+    """phone_region answers from the number's shape (common/phone_regions.py); phonenumbers
     itself must give the same answer for numbers of every calling code and length, whatever
     the digits, and for every example number (and its variations) of every country."""
     import random

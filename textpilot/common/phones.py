@@ -5,7 +5,7 @@ import phonenumbers
 from phonenumbers import NumberParseException
 
 from textpilot.common.errors import FieldError
-from textpilot.profiles.phone_regions import representative, shape_of
+from textpilot.common.phone_regions import representative, shape_of
 
 
 def normalize_phone(raw: str, default_region: str = "US", field: str = "phone", allow_short_code: bool = False) -> str:

@@ -36,7 +36,7 @@ from textpilot.messaging.encoding import count_segments
 from textpilot.messaging.merge_context import build_context
 from textpilot.messaging.pricing import price_table
 from textpilot.messaging.templates import TemplateRenderError, compile_template
-from textpilot.profiles.phones import phone_region
+from textpilot.common.phones import phone_region
 from textpilot.stores.models import Store
 
 MAX_MEDIA = 10

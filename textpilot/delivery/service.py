@@ -27,7 +27,6 @@ from textpilot.delivery.models import (
     Sender, Status,
 )
 from textpilot.delivery.providers.base import ProviderConfigError, provider_class
-from textpilot.messaging import links
 from textpilot.profiles import service as profiles
 from textpilot.profiles.models import Profile
 from textpilot.common.phones import normalize_phone
