@@ -305,6 +305,12 @@ def measure(label: str, url: str | None, sizes: dict, work: Path) -> tuple[list,
     ]
     notes = []
     if pg:
+        verdict = [("≤ 30 s", bulk["seconds"] <= 30, f"{bulk['seconds']:.0f} s"),
+                   ("≤ 3× a raw COPY of the same rows into index-free tables", bulk["seconds"] <= 3 * plain,
+                    f"{bulk['seconds'] / plain:.1f}×"),
+                   ("≤ 3× a raw COPY of the same rows into the real tables", bulk["seconds"] <= 3 * real, f"{bulk['seconds'] / real:.2f}×"),
+                   ("peak RSS < 500 MB", bulk["peak_rss_mb"] < 500, f"{bulk['peak_rss_mb']:.0f} MB")]
+        notes.append("Targets: " + "; ".join(f"{what}: {'met' if met else 'MISSED'} ({value})" for what, met, value in verdict) + ".")
         per_text = lambda seconds: seconds / count * 1e6  # noqa: E731
         notes.append(
             f"Where the time goes (CPU, µs per text): bulk enqueue {per_text(bulk['cpu_seconds']):.0f} in the enqueuing process "
