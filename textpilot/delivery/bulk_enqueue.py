@@ -126,9 +126,7 @@ def prepare(store: Store, send: BulkSend) -> Prepared:
     if not prefix or len(prefix) > composer.MAX_ORIGIN_KEY - 21:  # room for ":<profile id>"
         raise FieldError("key_prefix must name the send, e.g. campaign:12 (it makes each recipient's idempotency key)",
                          field="key_prefix")
-    sender = send.sender or composer.default_sender(store)
-    if sender is not None and sender.store_id != store.pk:
-        raise FieldError("no such sender in this store", field="sender_id")
+    sender = composer.choose_sender(store, send.sender)
     composer.render_context(store, None, send.context)  # an unknown merge value is refused now, not per recipient
     return Prepared(store, send, composer.Composer(store, request, sender))
 

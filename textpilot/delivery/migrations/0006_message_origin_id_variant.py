@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('delivery', '0003_urgent_reply_index'),
+        ('delivery', '0005_message_provider_id_unique_per_store'),
     ]
 
     operations = [
