@@ -87,13 +87,13 @@ def test_copy_rows_loads_prepared_python_values(store):
     now = timezone.now().replace(microsecond=0)
     [pk] = bulk_write.reserve_ids(Profile, 1)
     values = {**bulk_write.column_defaults(Profile, now), "id": pk, "store_id": store.pk, "phone": "+12125550199",
-              "properties": {"tags": ["vip"], "size": "M"}, "total_spent": Decimal("12.50"), "created_at": now - timedelta(days=3)}
+              "properties": {"tags": ["vip"], "size": "M"}, "latitude": 40.7128, "created_at": now - timedelta(days=3)}
     columns = [f.attname for f in Profile._meta.concrete_fields]
     with transaction.atomic():
         bulk_write.copy_rows(Profile, columns, bulk_write.prepared_rows(Profile, columns, [values]))
     profile = Profile.objects.get(pk=pk)
-    assert (profile.properties, profile.total_spent, profile.created_at, profile.updated_at) == (
-        {"tags": ["vip"], "size": "M"}, Decimal("12.50"), now - timedelta(days=3), now)
+    assert (profile.properties, profile.latitude, profile.created_at, profile.updated_at) == (
+        {"tags": ["vip"], "size": "M"}, 40.7128, now - timedelta(days=3), now)
     with pytest.raises(IntegrityError), transaction.atomic():  # a load must be new rows only
         bulk_write.copy_rows(Profile, columns, bulk_write.prepared_rows(Profile, columns, [values]))
 
@@ -114,5 +114,5 @@ def test_missing_defaults_fill_what_a_loader_does_not_write():
     now = timezone.now()
     names, values = bulk_write.missing_defaults(Profile, ["store_id", "phone", "created_at"], now)
     defaults = dict(zip(names, values))
-    assert defaults["first_name"] == "" and defaults["orders_count"] == 0 and defaults["sms_status"] == "never"
+    assert defaults["first_name"] == "" and defaults["gender"] == "" and defaults["sms_status"] == "never"
     assert "store_id" not in defaults and "email" not in defaults  # written, or NULL by default
