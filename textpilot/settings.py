@@ -27,12 +27,12 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 DEBUG = env_bool("TEXTPILOT_DEBUG", False)
 
 
-def _secret_key() -> str:
-    """Use TEXTPILOT_SECRET_KEY; otherwise keep a random key in the data dir (never in the repo)."""
-    key = os.environ.get("TEXTPILOT_SECRET_KEY")
+def _key_from_env_or_file(env_name: str, file_name: str) -> str:
+    """The key in `env_name`; otherwise a random key kept in the data dir (never in the repo)."""
+    key = os.environ.get(env_name)
     if key:
         return key
-    key_file = DATA_DIR / "secret_key"
+    key_file = DATA_DIR / file_name
     if not key_file.exists():
         import secrets
 
@@ -41,26 +41,12 @@ def _secret_key() -> str:
     return key_file.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = _key_from_env_or_file("TEXTPILOT_SECRET_KEY", "secret_key")
 
 
-def _erasure_key() -> str:
-    """The key of erased numbers' keyed hashes (profiles.privacy): TEXTPILOT_ERASURE_KEY, else a
-    random key kept in the data dir. Its own key, not SECRET_KEY, so rotating the secret keeps
-    erased evidence matchable; bump TEXTPILOT_ERASURE_KEY_VERSION when you replace it."""
-    key = os.environ.get("TEXTPILOT_ERASURE_KEY")
-    if key:
-        return key
-    key_file = DATA_DIR / "erasure_key"
-    if not key_file.exists():
-        import secrets
-
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
-
-
-ERASURE_KEY = _erasure_key()
+# The key of erased numbers' keyed hashes (profiles.privacy): its own key, not SECRET_KEY, so
+# rotating the secret keeps erased evidence matchable; bump the version when you replace it.
+ERASURE_KEY = _key_from_env_or_file("TEXTPILOT_ERASURE_KEY", "erasure_key")
 ERASURE_KEY_VERSION = os.environ.get("TEXTPILOT_ERASURE_KEY_VERSION", "v1")
 ALLOWED_HOSTS = env_list("TEXTPILOT_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("TEXTPILOT_CSRF_TRUSTED_ORIGINS", "")
