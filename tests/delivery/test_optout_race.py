@@ -20,30 +20,40 @@ from realprocess import prepare, start_dispatcher, stop, template, wait_until  #
 from textpilot.delivery import optout_race
 
 RACE = [sys.executable, "-m", "textpilot.delivery.optout_race"]
-MESSAGES, STOPS = 600, 80
+MESSAGES, STOPS = 1000, 80  # 10 s of sending: time for the STOPs even on a loaded machine
+RATE = 100
 
 
 @pytest.fixture
 def database(template, tmp_path):
-    db, printed = prepare(template, tmp_path, [*RACE, "setup", "--messages", str(MESSAGES), "--rate", "100"])
+    db, printed = prepare(template, tmp_path, [*RACE, "setup", "--messages", str(MESSAGES), "--rate", str(RATE)])
     assert printed.split()[-1] == str(MESSAGES)
     yield db
     db.drop()
 
 
 def test_no_text_reaches_the_carrier_after_a_stop(database, tmp_path):
+    # The stopper starts first: it waits for the carrier's first texts, so its own start-up
+    # (seconds on a loaded machine) cannot make the STOPs arrive after everything went.
+    ready = tmp_path / "stopper.ready"
+    stopper = subprocess.Popen([*RACE, "stop", "--stops", str(STOPS), "--interval", "0.03", "--ready-file", str(ready)],
+                               env=database.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(ready.exists, 120, "the stopper to start", stopper)
     dispatcher = start_dispatcher(database, tmp_path / "dispatch.log")
     try:
-        stopper = subprocess.run([*RACE, "stop", "--stops", str(STOPS), "--interval", "0.03"],
-                                 env=database.env, capture_output=True, text=True, timeout=300)
-        assert stopper.returncode == 0, stopper.stderr[-3000:]
+        out, err = stopper.communicate(timeout=300)
+        assert stopper.returncode == 0, err[-3000:]
         wait_until(lambda: database.pending() == 0, 300, "the dispatcher to finish", dispatcher)
     finally:
+        if stopper.poll() is None:
+            stopper.kill()
         stop(dispatcher)
-    stopped = {pid for pid, _ in json.loads(stopper.stdout.strip().splitlines()[-1])}
+    stopped = {pid for pid, _ in json.loads(out.strip().splitlines()[-1])}
     report = optout_race.measure(database.conn)
 
-    assert len(stopped) >= STOPS * 3 // 4, f"the STOPs came too late to race anything: {len(stopped)}"
+    # The stopper tries STOPS while texts are still waiting; on a loaded machine each STOP takes
+    # it longer and the last ones find nothing left to race. Half of them racing is plenty.
+    assert len(stopped) >= STOPS // 2, f"the STOPs came too late to race anything: {len(stopped)}"
     assert set(report["stops"]) == stopped
     # Nothing after the STOP (beyond the 250 ms bar), nothing after its confirmation.
     assert report["late_texts"] == [], report["late_texts"][:10]

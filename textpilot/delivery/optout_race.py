@@ -15,6 +15,7 @@ import json
 import os
 import random
 import time
+from pathlib import Path
 
 SLUG = "optout-race"
 SHORT_CODE = "+14155550100"
@@ -42,7 +43,7 @@ def setup(messages: int, rate: float) -> int:
                                   body="Acme: 20% off all tents this weekend. Reply STOP to opt out")
 
 
-def stop_while_sending(stops: int, interval: float, seed: int = 7) -> list[tuple[int, str]]:
+def stop_while_sending(stops: int, interval: float, seed: int = 7, ready_file: str | None = None) -> list[tuple[int, str]]:
     """Once the carrier has the first texts, text STOP from `stops` recipients whose marketing
     text has not gone yet — every other one from a batch the dispatcher already claimed
     (status `sending`), the others still queued — one every `interval` seconds."""
@@ -51,6 +52,8 @@ def stop_while_sending(stops: int, interval: float, seed: int = 7) -> list[tuple
     from textpilot.stores.models import Store
 
     store = Store.objects.get(slug=SLUG)
+    if ready_file:  # the caller starts the dispatcher only now: the race can't begin before we watch
+        Path(ready_file).write_text("ready")
     deadline = time.monotonic() + 120
     while SimDelivery.objects.filter(store_id=store.pk).count() < 20:
         if time.monotonic() > deadline:
@@ -148,6 +151,7 @@ def main(argv=None) -> None:
     stop_cmd = sub.add_parser("stop")
     stop_cmd.add_argument("--stops", type=int, default=80)
     stop_cmd.add_argument("--interval", type=float, default=0.03)
+    stop_cmd.add_argument("--ready-file", help="written once this process is up and watching the carrier")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "textpilot.settings")
     import django
@@ -156,7 +160,7 @@ def main(argv=None) -> None:
     if args.command == "setup":
         print(setup(args.messages, args.rate))
     else:
-        print(json.dumps(stop_while_sending(args.stops, args.interval)))
+        print(json.dumps(stop_while_sending(args.stops, args.interval, ready_file=args.ready_file)))
 
 
 if __name__ == "__main__":
