@@ -5,6 +5,7 @@ from django.core.exceptions import RequestDataTooBig
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
+from textpilot.common.api_responses import declare_error_responses
 from textpilot.common.errors import DomainError
 from textpilot.commerce.api import router as commerce_router
 from textpilot.delivery.api import router as delivery_router
@@ -19,7 +20,8 @@ logger = logging.getLogger("textpilot.api")
 
 
 class TextpilotApi(NinjaAPI):
-    """NinjaAPI whose 422 `loc` is the path of the bad value in the request, as the README
+    """NinjaAPI whose OpenAPI document declares the error answers (common/api_responses.py)
+    and whose 422 `loc` is the path of the bad value in the request, as the README
     documents: `["body", "kind"]`, `["body", "profile", "phone"]` for a nested payload (ninja
     puts the view's parameter name in between: `["body", "payload", "kind"]`), the same as
     a service's FieldError for that field (common.errors.field_path)."""
@@ -34,6 +36,9 @@ class TextpilotApi(NinjaAPI):
                 if loc[:1] == ("body",) and loc[1:2] == tuple(body_params):
                     detail["loc"] = ("body", *loc[2:])
         return error
+
+    def get_openapi_schema(self, *args, **kwargs):
+        return declare_error_responses(super().get_openapi_schema(*args, **kwargs))
 
 
 api = TextpilotApi(

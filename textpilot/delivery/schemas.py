@@ -7,6 +7,7 @@ from pydantic import ConfigDict
 
 from textpilot.common.inputs import BoundedDatetime, JsonObject, PlainText, PublicUrl, RowId
 from textpilot.delivery import sendability
+from textpilot.delivery.models import Status as MessageStatus
 from textpilot.messaging.encoding import MAX_BODY_CHARACTERS
 
 
@@ -88,7 +89,7 @@ class SendabilityOut(Schema):
 
 
 class MessageFilter(Schema):
-    status: PlainText | None = None
+    status: Literal[tuple(MessageStatus.values)] | None = None  # the stored statuses, listed in the OpenAPI
     direction: Literal["outbound", "inbound"] | None = None
     kind: Literal["marketing", "transactional"] | None = None
     phone: PlainText | None = None
