@@ -60,3 +60,19 @@ def test_unstorable_consent_evidence_is_refused(api, refused, store, change, fie
     refused(api.post(f"/api/v1/profiles/{profile.pk}/consent", {"status": "subscribed", "source": "popup", **change}),
             "body", field)
     assert not ConsentEvent.objects.exists()
+
+
+def test_an_update_that_fails_half_way_changes_nothing(store, monkeypatch):
+    """The row and its identifier history are written together (all or nothing)."""
+    from textpilot.profiles import identifiers
+
+    profile = profiles.create_profile(store, email="ann@example.com", first_name="Ann")
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("history write failed")
+
+    monkeypatch.setattr(identifiers, "remember_profile", failing)
+    with pytest.raises(RuntimeError):
+        profiles.update_profile(store, profile.pk, email="new@example.com", first_name="Anna")
+    profile.refresh_from_db()
+    assert (profile.email, profile.first_name) == ("ann@example.com", "Ann")

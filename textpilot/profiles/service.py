@@ -137,8 +137,14 @@ def update_profile(store: Store, profile_id: int, **fields) -> Profile:
     _check_identifiers_free(store, clean, exclude_pk=profile.pk)
     for name, value in clean.items():
         setattr(profile, name, value)
-    profile.save(update_fields=[*clean, "updated_at"])
-    identifier_history.remember_profile(store, profile, names=[name for name in clean if name in IDENTIFIERS])
+    try:
+        with transaction.atomic():  # the row and its identifier history, or neither
+            profile.save(update_fields=[*clean, "updated_at"])
+            identifier_history.remember_profile(store, profile, names=[name for name in clean if name in IDENTIFIERS])
+    except IntegrityError:
+        # A concurrent write took one of these identifiers first: say which, as create_profile does.
+        _check_identifiers_free(store, clean, exclude_pk=profile.pk)
+        raise
     return profile
 
 
