@@ -1,5 +1,6 @@
 """Domain errors raised by services. Endpoints and forms turn them into clear 4xx answers
 that name the field at fault; services raise them before writing anything."""
+import re
 
 
 class DomainError(Exception):
@@ -11,8 +12,7 @@ class DomainError(Exception):
         self.field = field
 
     def as_detail(self) -> list[dict]:
-        loc = ["body", self.field] if self.field else ["body"]
-        return [{"loc": loc, "msg": self.message, "type": self.code}]
+        return [{"loc": ["body", *field_path(self.field)], "msg": self.message, "type": self.code}]
 
     @property
     def code(self) -> str:
@@ -33,3 +33,15 @@ class Conflict(DomainError):
 
 class NotFound(DomainError):
     status_code = 404
+
+
+def field_path(field: str | None) -> list[str | int]:
+    """A field as the path of a 422's `loc`, as pydantic gives it for the same field of a
+    nested payload: "profile.phone" → ["profile", "phone"], "lines[0].quantity" → ["lines", 0, "quantity"]."""
+    path: list[str | int] = []
+    for part in re.split(r"\.|(?=\[)", field or ""):
+        if re.fullmatch(r"\[\d+\]", part):
+            path.append(int(part[1:-1]))
+        elif part:
+            path.append(part)
+    return path
