@@ -8,9 +8,10 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from form_errors import assert_plain, field_errors, label_of
 
 from textpilot.delivery import service
-from textpilot.delivery.models import ComplianceSettings, Message, Origin, Sender
+from textpilot.delivery.models import MAX_REPLY_CHARACTERS, ComplianceSettings, Message, Origin, Sender
 
 TWILIO = {
     "provider": "twilio", "name": "US long code", "from_number": "+14155550111", "number_type": "10dlc",
@@ -55,10 +56,10 @@ def test_owner_adds_a_sender_and_its_credentials_are_never_shown_again(owner_cli
 
 def test_bad_sender_input_names_the_field_and_saves_nothing(owner_client, store):
     cases = [
-        ({"credential_auth_token": ""}, "credential_auth_token", "auth_token is required"),
+        ({"credential_auth_token": ""}, "credential_auth_token", "Auth token is required"),
         ({"name": "  "}, "name", "a sender needs a name"),
         ({"from_number": "+12"}, "from_number", "is not a"),
-        ({"option_base_url": "ftp://x"}, "option_base_url", "base_url must be an http(s) URL"),
+        ({"option_base_url": "ftp://x"}, "option_base_url", "Base URL must be an http(s) URL"),
         ({"option_max_connections": "lots"}, "option_max_connections", "Enter a whole number"),
         ({"rate_per_second": "-1"}, "rate_per_second", "greater than or equal to"),
     ]
@@ -157,10 +158,10 @@ def test_bad_compliance_input_names_the_field_and_saves_nothing(owner_client, st
     cases = [
         ({"window_end": "25:99"}, "window_end", "Enter a valid time", "window-error"),
         ({"window_start": ""}, "window_start", "start of the sending window is required", "window-error"),
-        ({"smart_sending_hours": "500"}, "smart_sending_hours", "smart_sending_hours must be a whole number of hours from 0 to 168",
+        ({"smart_sending_hours": "500"}, "smart_sending_hours", "Smart sending (hours) must be a whole number of hours from 0 to 168",
          "smart_sending_hours-error"),
         ({"allowed_countries": "US, Canada"}, "allowed_countries", "two-letter country codes", "allowed_countries-error"),
-        ({"daily_spend_cap": "-5"}, "daily_spend_cap", "daily_spend_cap cannot be negative", "daily_spend_cap-error"),
+        ({"daily_spend_cap": "-5"}, "daily_spend_cap", "Daily spend cap (USD) cannot be negative", "daily_spend_cap-error"),
         ({"daily_spend_cap": "lots"}, "daily_spend_cap", "Enter a number", "daily_spend_cap-error"),
     ]
     for change, field, message, error_id in cases:
@@ -279,3 +280,43 @@ def test_demo_store_gets_one_default_sim_sender(db):
     sender = Sender.objects.get(store__slug="demo")
     assert (sender.provider, sender.is_default, sender.active) == ("sim", True, True)
     assert (sender.options["latency_ms"], sender.options["dlr_delay_s"]) == (50, 2.0)
+
+
+def test_every_compliance_error_is_reported_at_once_in_plain_words(owner_client, store):
+    """Type errors (the form) and rule errors (the service) of one submit, each next to its
+    field, in words with the field's label; the spend cap's label keeps its currency."""
+    bad = {**VALID, "window_end": "25:99", "smart_sending_hours": "500", "daily_spend_cap": "-5",
+           "stop_reply": "x" * (MAX_REPLY_CHARACTERS + 1)}
+    response = owner_client.post(reverse("delivery:compliance"), bad)
+    html = response.content.decode()
+    assert response.status_code == 422
+    errors = field_errors(html)
+    assert {"window", "smart_sending_hours", "daily_spend_cap", "stop_reply"} <= errors.keys(), errors
+    assert errors["smart_sending_hours"].startswith("Smart sending (hours) must be")
+    assert errors["daily_spend_cap"].startswith("Daily spend cap (USD) cannot be negative")
+    assert_plain(errors)
+    assert label_of(html, "id_daily_spend_cap") == "Daily spend cap (USD)"
+    assert service.compliance_settings(store).smart_sending_hours == 16  # nothing saved
+
+
+def test_reply_boxes_allow_exactly_the_services_limit(owner_client, store):
+    assert MAX_REPLY_CHARACTERS == 480
+    html = owner_client.get(reverse("delivery:compliance")).content.decode()
+    for name in ("stop_reply", "start_reply", "help_reply"):
+        assert re.search(rf'<textarea name="{name}"[^>]*maxlength="480"', html), name
+    longest = "y" * MAX_REPLY_CHARACTERS
+    assert owner_client.post(reverse("delivery:compliance"), {**VALID, "stop_reply": longest}).status_code == 302
+    assert service.compliance_settings(store).stop_reply == longest
+    refused = owner_client.post(reverse("delivery:compliance"), {**VALID, "stop_reply": longest + "y"})
+    assert refused.status_code == 422 and "stop_reply" in field_errors(refused.content.decode())
+
+
+def test_the_service_reports_every_refused_compliance_field_at_once(store):
+    from textpilot.common.errors import FieldErrors
+
+    with pytest.raises(FieldErrors) as error:
+        service.update_compliance_settings(store, smart_sending_hours=500, daily_spend_cap=-1, stop_reply="z" * 481)
+    assert [e.field for e in error.value.errors] == ["smart_sending_hours", "daily_spend_cap", "stop_reply"]
+    assert [d["loc"] for d in error.value.as_detail()] == [["body", "smart_sending_hours"], ["body", "daily_spend_cap"],
+                                                           ["body", "stop_reply"]]
+    assert service.compliance_settings(store).smart_sending_hours == 16

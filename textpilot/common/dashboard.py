@@ -3,6 +3,7 @@ the base form. Every app's dashboard views use these, so they live at the bottom
 
 `stores.middleware.CurrentStoreMiddleware` sets what a view needs on the request:
 `request.store`, `request.store_role` and `request.store_is_owner`; nothing here imports an app."""
+from collections.abc import Callable
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -54,11 +55,42 @@ def page(request, template: str, active_nav: str | None, status: int = 200, **co
 
 class DashboardForm(forms.Form):
     """Dashboard forms collect and type-check input only; the domain rules live in the
-    services, whose FieldError is shown next to its field."""
+    services. Every error a service reports (one DomainError, or several in FieldErrors) is
+    shown next to its field, in words that use the field's label, not its code name."""
+
+    # The service's name of a field -> this form's, where they differ.
+    domain_fields: dict[str, str] = {}
+
+    def field_for(self, service_field: str | None) -> str | None:
+        """The form field a service's error belongs to (None: the whole form)."""
+        name = self.domain_fields.get(service_field or "", service_field)
+        return name if name in self.fields else None
 
     def add_domain_error(self, exc: DomainError) -> None:
-        field = exc.field if exc.field in self.fields else None
-        self.add_error(field, exc.message)
+        for error in exc.errors:
+            field = self.field_for(error.field)
+            self.add_error(field, self.worded(error, field))
+
+    def check_rest(self, check: Callable[..., object], values: dict) -> None:
+        """Some fields failed to type-check: ask the service about the ones that did (`check`
+        validates without writing), so one answer reports every refused field."""
+        try:
+            check(**values)
+        except DomainError as exc:
+            self.add_domain_error(exc)
+
+    def worded(self, error: DomainError, field: str | None) -> str:
+        """The message with the field's label where it starts with the service's name of the
+        field ("smart_sending_hours must be …" -> "Smart sending (hours) must be …")."""
+        message = error.message
+        if field is None or not error.field:
+            return message
+        label = str(self.fields[field].label or field)
+        for subject in (error.field, error.field.replace("_", " ")):
+            rest = message[len(subject):]
+            if message.lower().startswith(subject.lower()) and rest[:1] in (" ", ":", ","):
+                return label + rest
+        return message
 
     def mark_invalid(self) -> None:
         """Pico styles inputs with aria-invalid; mark those with errors."""

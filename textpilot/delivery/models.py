@@ -215,6 +215,11 @@ def _default_allowed_countries() -> list:
     return []
 
 
+# Longest STOP/START/HELP reply a store may set (the service's rule and the form's maxlength):
+# three segments; a reply text longer than that is a mistake.
+MAX_REPLY_CHARACTERS = 480
+
+
 class ComplianceSettings(StoreOwned):
     """Per-store rules the gate enforces; defaults follow COMPLIANCE.md."""
 

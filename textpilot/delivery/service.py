@@ -20,11 +20,11 @@ from django.utils import timezone
 
 from textpilot.common.bulk_write import reserve_ids
 from textpilot.common.crypto import decrypt_secret, encrypt_secret
-from textpilot.common.errors import Conflict, FieldError, NotFound
+from textpilot.common.errors import Conflict, ErrorCollector, FieldError, NotFound
 from textpilot.delivery import composer, queueing
 from textpilot.delivery.models import (
-    DEFAULT_RATE_PER_SECOND, STATUS_RANK, ComplianceSettings, DeliveryReport, Direction, Kind, Message, NumberType, Origin,
-    Sender, Status,
+    DEFAULT_RATE_PER_SECOND, MAX_REPLY_CHARACTERS, STATUS_RANK, ComplianceSettings, DeliveryReport, Direction, Kind, Message,
+    NumberType, Origin, Sender, Status,
 )
 from textpilot.delivery.providers.base import ProviderConfigError, provider_class
 from textpilot.profiles import service as profiles
@@ -34,7 +34,6 @@ from textpilot.stores.models import Store
 
 log = structlog.get_logger(__name__)
 
-MAX_REPLY_CHARACTERS = 480  # three segments: a reply text longer than that is a mistake
 default_sender = composer.default_sender  # the store's active default sender, else its first active one
 
 
@@ -52,43 +51,63 @@ def compliance_settings(store: Store) -> ComplianceSettings:
 
 
 def update_compliance_settings(store: Store, **fields) -> ComplianceSettings:
+    """Change some of the store's compliance settings. Every refused field is reported at
+    once (FieldErrors) and nothing is saved then."""
+    settings = check_compliance_settings(store, **fields)
+    settings.save()
+    return settings
+
+
+def check_compliance_settings(store: Store, **fields) -> ComplianceSettings:
+    """The store's settings with these changes applied, not saved; raises FieldErrors naming
+    every refused field. Any subset of fields may be checked (the window only when given)."""
     settings = compliance_settings(store)
-    allowed = {f.name for f in ComplianceSettings._meta.get_fields()} - {"id", "store"}
+    errors = ErrorCollector()
     for name, value in fields.items():
-        if name not in allowed:
-            raise FieldError(f"unknown compliance setting {name!r}", field=name)
-        if name == "allowed_countries":
-            if not isinstance(value, list) or not all(isinstance(c, str) and len(c.strip()) == 2 and c.strip().isalpha() for c in value):
-                raise FieldError("allowed_countries must be a list of two-letter country codes", field=name)
-            value = sorted({c.strip().upper() for c in value})
-        if name in ("quiet_hours_start", "quiet_hours_end"):
-            value = _clock_time(value, name)
-        if name in ("stop_reply", "start_reply", "help_reply"):
-            value = (value or "").strip() if isinstance(value, str) or value is None else value
-            if not isinstance(value, str) or len(value) > MAX_REPLY_CHARACTERS:
-                raise FieldError(f"{name} must be a text of at most {MAX_REPLY_CHARACTERS} characters (empty: the default)", field=name)
-        if name == "overnight_window" and not isinstance(value, bool):
-            raise FieldError("overnight_window must be true or false", field=name)
-        if name == "smart_sending_hours" and not (isinstance(value, int) and 0 <= value <= 168):
-            raise FieldError("smart_sending_hours must be a whole number of hours from 0 to 168", field=name)
-        if name == "daily_spend_cap" and value is not None:
-            try:
-                value = Decimal(str(value))
-            except ArithmeticError:
-                raise FieldError("daily_spend_cap must be an amount", field=name) from None
-            if value < 0:
-                raise FieldError("daily_spend_cap cannot be negative", field=name)
-        setattr(settings, name, value)
-    if fields.keys() & {"quiet_hours_start", "quiet_hours_end", "overnight_window"}:
+        with errors.catching():
+            setattr(settings, name, _clean_compliance_value(name, value))
+    window = {"quiet_hours_start", "quiet_hours_end", "overnight_window"}
+    if fields.keys() & window and not errors.fields() & window:
         # The window is quiet_hours_end → quiet_hours_start; one that doesn't end after it
         # starts runs past midnight, which must be asked for.
         opens, closes = settings.quiet_hours_end, settings.quiet_hours_start
         if closes <= opens and not settings.overnight_window:
-            raise FieldError(f"the sending window must end after it starts: quiet_hours_start (its end, {closes:%H:%M}) is "
-                             f"not after quiet_hours_end (its start, {opens:%H:%M}); set overnight_window to run it past "
-                             "midnight", field="quiet_hours_start")
-    settings.save()
+            errors.add(FieldError(f"the sending window must end after it starts: quiet_hours_start (its end, {closes:%H:%M}) is "
+                                  f"not after quiet_hours_end (its start, {opens:%H:%M}); set overnight_window to run it past "
+                                  "midnight", field="quiet_hours_start"))
+    errors.raise_if_any()
     return settings
+
+
+_COMPLIANCE_FIELDS = {f.name for f in ComplianceSettings._meta.get_fields()} - {"id", "store"}
+
+
+def _clean_compliance_value(name: str, value):
+    if name not in _COMPLIANCE_FIELDS:
+        raise FieldError(f"unknown compliance setting {name!r}", field=name)
+    if name == "allowed_countries":
+        if not isinstance(value, list) or not all(isinstance(c, str) and len(c.strip()) == 2 and c.strip().isalpha() for c in value):
+            raise FieldError("allowed_countries must be a list of two-letter country codes", field=name)
+        return sorted({c.strip().upper() for c in value})
+    if name in ("quiet_hours_start", "quiet_hours_end"):
+        return _clock_time(value, name)
+    if name in ("stop_reply", "start_reply", "help_reply"):
+        value = (value or "").strip() if isinstance(value, str) or value is None else value
+        if not isinstance(value, str) or len(value) > MAX_REPLY_CHARACTERS:
+            raise FieldError(f"{name} must be a text of at most {MAX_REPLY_CHARACTERS} characters (empty: the default)", field=name)
+        return value
+    if name == "overnight_window" and not isinstance(value, bool):
+        raise FieldError("overnight_window must be true or false", field=name)
+    if name == "smart_sending_hours" and not (isinstance(value, int) and 0 <= value <= 168):
+        raise FieldError("smart_sending_hours must be a whole number of hours from 0 to 168", field=name)
+    if name == "daily_spend_cap" and value is not None:
+        try:
+            value = Decimal(str(value))
+        except ArithmeticError:
+            raise FieldError("daily_spend_cap must be an amount", field=name) from None
+        if value < 0:
+            raise FieldError("daily_spend_cap cannot be negative", field=name)
+    return value
 
 
 def _clock_time(value, field: str) -> datetime_time:
