@@ -160,7 +160,10 @@ def test_bad_compliance_input_names_the_field_and_saves_nothing(owner_client, st
         ({"window_start": ""}, "window_start", "start of the sending window is required", "window-error"),
         ({"smart_sending_hours": "500"}, "smart_sending_hours", "Smart sending (hours) must be a whole number of hours from 0 to 168",
          "smart_sending_hours-error"),
-        ({"allowed_countries": "US, Canada"}, "allowed_countries", "two-letter country codes", "allowed_countries-error"),
+        ({"allowed_countries": "US, Canada"}, "allowed_countries", "&#x27;Canada&#x27; is not a two-letter ISO 3166 country code",
+         "allowed_countries-error"),
+        ({"allowed_countries": "US, XX"}, "allowed_countries", "&#x27;XX&#x27; is not a two-letter ISO 3166 country code",
+         "allowed_countries-error"),
         ({"daily_spend_cap": "-5"}, "daily_spend_cap", "Daily spend cap (USD) cannot be negative", "daily_spend_cap-error"),
         ({"daily_spend_cap": "lots"}, "daily_spend_cap", "Enter a number", "daily_spend_cap-error"),
     ]
@@ -286,12 +289,12 @@ def test_every_compliance_error_is_reported_at_once_in_plain_words(owner_client,
     """Type errors (the form) and rule errors (the service) of one submit, each next to its
     field, in words with the field's label; the spend cap's label keeps its currency."""
     bad = {**VALID, "window_end": "25:99", "smart_sending_hours": "500", "daily_spend_cap": "-5",
-           "stop_reply": "x" * (MAX_REPLY_CHARACTERS + 1)}
+           "stop_reply": "x" * (MAX_REPLY_CHARACTERS + 1), "allowed_countries": "US, XX"}
     response = owner_client.post(reverse("delivery:compliance"), bad)
     html = response.content.decode()
     assert response.status_code == 422
     errors = field_errors(html)
-    assert {"window", "smart_sending_hours", "daily_spend_cap", "stop_reply"} <= errors.keys(), errors
+    assert {"window", "smart_sending_hours", "daily_spend_cap", "stop_reply", "allowed_countries"} <= errors.keys(), errors
     assert errors["smart_sending_hours"].startswith("Smart sending (hours) must be")
     assert errors["daily_spend_cap"].startswith("Daily spend cap (USD) cannot be negative")
     assert_plain(errors)
@@ -315,8 +318,9 @@ def test_the_service_reports_every_refused_compliance_field_at_once(store):
     from textpilot.common.errors import FieldErrors
 
     with pytest.raises(FieldErrors) as error:
-        service.update_compliance_settings(store, smart_sending_hours=500, daily_spend_cap=-1, stop_reply="z" * 481)
-    assert [e.field for e in error.value.errors] == ["smart_sending_hours", "daily_spend_cap", "stop_reply"]
+        service.update_compliance_settings(store, smart_sending_hours=500, daily_spend_cap=-1, stop_reply="z" * 481,
+                                           allowed_countries=["US", "XX"])
+    assert [e.field for e in error.value.errors] == ["smart_sending_hours", "daily_spend_cap", "stop_reply", "allowed_countries"]
     assert [d["loc"] for d in error.value.as_detail()] == [["body", "smart_sending_hours"], ["body", "daily_spend_cap"],
-                                                           ["body", "stop_reply"]]
+                                                           ["body", "stop_reply"], ["body", "allowed_countries"]]
     assert service.compliance_settings(store).smart_sending_hours == 16

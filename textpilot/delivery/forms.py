@@ -10,6 +10,7 @@ from django import forms
 from textpilot.delivery.models import DEFAULT_RATE_PER_SECOND, MAX_REPLY_CHARACTERS, Direction, Kind, NumberType, Status
 from textpilot.delivery.providers.base import provider_class, provider_names
 from textpilot.common.dashboard import DashboardForm
+from textpilot.common.inputs import CountryCodeListField
 
 CREDENTIAL_PREFIX = "credential_"
 OPTION_PREFIX = "option_"
@@ -167,8 +168,8 @@ class ComplianceForm(DashboardForm):
     confirm_overnight = forms.BooleanField(required=False, widget=forms.HiddenInput)
     smart_sending_hours = forms.IntegerField(label="Smart sending (hours)", required=False,
                                              help_text="Skip a marketing text if the customer got one this recently; 0 turns it off (0–168)")
-    allowed_countries = forms.CharField(label="Allowed countries", max_length=400, required=False,
-                                        help_text="Two-letter codes separated by commas, e.g. US, CA. Empty: only the store's country")
+    allowed_countries = CountryCodeListField(label="Allowed countries", max_length=1000, required=False,
+                                             help_text="Two-letter codes separated by commas, e.g. US, CA. Empty: only the store's country")
     daily_spend_cap = forms.DecimalField(label="Daily spend cap", required=False, max_digits=12, decimal_places=2,
                                          help_text="Most the store may spend on texts per day; empty: no cap")
     stop_reply = forms.CharField(label="Reply to STOP", required=False, max_length=MAX_REPLY_CHARACTERS,
@@ -249,8 +250,6 @@ class ComplianceForm(DashboardForm):
         against the saved other half."""
         data = dict(self.cleaned_data)
         data.pop("confirm_overnight", None)
-        if "allowed_countries" in data:
-            data["allowed_countries"] = [c.strip() for c in data["allowed_countries"].split(",") if c.strip()]
         if self.errors.keys() & set(self.WINDOW):
             for name in (*self.WINDOW, "overnight_window"):
                 data.pop(name, None)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from textpilot.common.bulk_write import reserve_ids
 from textpilot.common.crypto import decrypt_secret, encrypt_secret
 from textpilot.common.errors import Conflict, ErrorCollector, FieldError, NotFound
+from textpilot.common.inputs import InputError, country_codes
 from textpilot.delivery import composer, queueing
 from textpilot.delivery.models import (
     DEFAULT_RATE_PER_SECOND, MAX_REPLY_CHARACTERS, STATUS_RANK, ComplianceSettings, DeliveryReport, Direction, Kind, Message,
@@ -86,9 +87,12 @@ def _clean_compliance_value(name: str, value):
     if name not in _COMPLIANCE_FIELDS:
         raise FieldError(f"unknown compliance setting {name!r}", field=name)
     if name == "allowed_countries":
-        if not isinstance(value, list) or not all(isinstance(c, str) and len(c.strip()) == 2 and c.strip().isalpha() for c in value):
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
             raise FieldError("allowed_countries must be a list of two-letter country codes", field=name)
-        return sorted({c.strip().upper() for c in value})
+        try:
+            return sorted(country_codes(value))
+        except InputError as exc:
+            raise FieldError(exc.message, field=name) from None
     if name in ("quiet_hours_start", "quiet_hours_end"):
         return _clock_time(value, name)
     if name in ("stop_reply", "start_reply", "help_reply"):
