@@ -236,3 +236,20 @@ def test_the_service_refuses_every_bad_setting_at_once(store):
     assert sorted(e.field for e in error.value.errors) == ["country", "currency", "domain"]
     store.refresh_from_db()
     assert (store.country, store.currency, store.domain) == ("US", "USD", "")
+
+
+def test_settings_show_the_storefront_public_key_and_a_snippet_to_copy(owner_client, store, settings):
+    settings.TEXTPILOT_PUBLIC_URL = "https://sms.acme.example"
+    html = owner_client.get(reverse("web:settings")).content.decode()
+    snippet = f'&lt;script src="https://sms.acme.example/js/textpilot.js" data-key="{store.public_key}" async&gt;&lt;/script&gt;'
+    assert f'<code id="storefront-snippet" class="secret">{snippet}</code>' in html.replace("&quot;", '"')
+    assert f'<code id="storefront-public-key" class="secret">{store.public_key}</code>' in html
+    assert 'data-copy-target="storefront-snippet"' in html and 'data-copy-target="storefront-public-key"' in html
+    assert 'id="storefront-not-public"' not in html
+
+
+def test_the_snippet_address_is_pointed_out_when_a_shop_could_not_load_it(staff_client, store, settings):
+    settings.TEXTPILOT_PUBLIC_URL = ""
+    html = staff_client.get(reverse("web:settings")).content.decode()  # staff see the key too: it is public
+    assert "http://testserver/js/textpilot.js" in html and store.public_key in html
+    assert 'id="storefront-not-public"' in html and "TEXTPILOT_PUBLIC_URL" in html

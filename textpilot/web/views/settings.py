@@ -6,10 +6,12 @@ from functools import partial
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from textpilot.common.crypto import decrypt_secret, encrypt_secret
 from textpilot.common.errors import DomainError, NotFound
+from textpilot.common.http import is_public_https, public_address
 from textpilot.stores import service as stores_service
 from textpilot.web.forms import ApiKeyForm, StoreSettingsForm
 from textpilot.common.dashboard import dashboard_view, is_owner, page, require_owner
@@ -42,7 +44,10 @@ def store_settings(request):
         form = StoreSettingsForm(initial=StoreSettingsForm.initial_from(store))
         if not can_edit:
             form.make_read_only()
-    return page(request, "web/settings/store.html", "settings", status=status, form=form, can_edit=can_edit, timezones=TIMEZONES)
+    script_url = public_address(request, reverse("snippet:js"))
+    return page(request, "web/settings/store.html", "settings", status=status, form=form, can_edit=can_edit, timezones=TIMEZONES,
+                snippet=f'<script src="{script_url}" data-key="{store.public_key}" async></script>',
+                snippet_https=is_public_https(script_url))
 
 
 def _api_keys_page(request, form=None, status=200):
