@@ -80,15 +80,34 @@ def test_deactivate_make_default_and_activate(owner_client, store, sim_sender):
     assert other.is_default and not sim_sender.is_default
     owner_client.post(reverse("delivery:sender_active", args=[other.pk]), {"active": "0"})
     other.refresh_from_db()
-    assert not other.active and not other.is_default
-    assert service.default_sender(store) == sim_sender
+    assert not other.active and other.is_default  # it stays the default while off ...
+    assert service.default_sender(store) == sim_sender  # ... and texts go through the active one meanwhile
+    html = owner_client.get(reverse("delivery:senders")).content.decode()
+    assert 'id="default-inactive"' in html and "texts go out through “Sim” until it is activated again" in html
     response = owner_client.post(reverse("delivery:sender_default", args=[other.pk]), follow=True)
     assert "activate it first" in response.content.decode()
-    other.refresh_from_db()
-    assert not other.is_default
     owner_client.post(reverse("delivery:sender_active", args=[other.pk]), {"active": "1"})
-    other.refresh_from_db()
-    assert other.active
+    other.refresh_from_db(), sim_sender.refresh_from_db()
+    assert other.active and other.is_default and not sim_sender.is_default
+    assert service.default_sender(store) == other
+    assert 'id="default-inactive"' not in owner_client.get(reverse("delivery:senders")).content.decode()
+
+
+def test_the_only_sender_switched_off_and_on_is_the_default_again_and_the_phone_finds_it(owner_client, store, sim_sender):
+    owner_client.post(reverse("delivery:sender_active", args=[sim_sender.pk]), {"active": "0"})
+    assert "no active" in owner_client.get(reverse("delivery:phone")).content.decode()
+    owner_client.post(reverse("delivery:sender_active", args=[sim_sender.pk]), {"active": "1"})
+    sim_sender.refresh_from_db()
+    assert sim_sender.active and sim_sender.is_default
+    phone = owner_client.get(reverse("delivery:phone"))
+    assert phone.status_code == 200 and "no active" not in phone.content.decode()
+
+
+def test_activating_a_sender_in_a_store_without_a_default_makes_it_the_default(store, sim_sender):
+    Sender.objects.filter(pk=sim_sender.pk).update(active=False, is_default=False)  # as deactivation used to leave it
+    assert service.set_sender_active(store, sim_sender.pk, True).is_default
+    sim_sender.refresh_from_db()
+    assert sim_sender.is_default
 
 
 def test_send_test_message_through_a_sender(owner_client, store, sim_sender):
@@ -96,10 +115,33 @@ def test_send_test_message_through_a_sender(owner_client, store, sim_sender):
     message = Message.objects.get(store=store)
     assert (message.origin, message.kind, message.sender_id, message.to_phone) == (Origin.TEST, "transactional", sim_sender.pk, "+12125550123")
     assert reverse("delivery:message", args=[message.pk]) in response.content.decode()
-    bad = owner_client.post(reverse("delivery:sender_test", args=[sim_sender.pk]), {"to": "12"})
-    assert bad.status_code == 422 and "is not a" in bad.content.decode()
-    assert re.search(r'name="to"[^>]*aria-invalid="true"', bad.content.decode())
     assert Message.objects.filter(store=store).count() == 1
+
+
+def test_the_built_in_test_message_is_gsm7_in_one_segment(store, sim_sender):
+    """Curly quotes would force UCS-2 (70 characters a segment) and double the cost."""
+    from textpilot.messaging.encoding import count_segments, is_gsm7
+
+    body = service.sender_test_text(store, sim_sender)
+    assert body == 'Acme Outdoors: test message from textpilot through sender "Sim".'
+    assert is_gsm7(body) and count_segments(body).segments == 1
+    assert is_gsm7(service.SENDER_TEST_TEXT.format(brand="", sender=""))
+
+
+def test_a_refused_test_number_redirects_and_is_shown_in_its_row(owner_client, store, sim_sender):
+    """POST/redirect/GET: the address bar never stays on the test's POST URL, so a reload
+    posts nothing; the refusal is shown once, next to the number, in the sender's row."""
+    response = owner_client.post(reverse("delivery:sender_test", args=[sim_sender.pk]), {"to": "12"})
+    assert response.status_code == 302 and response["Location"] == reverse("delivery:senders") + f"#sender-{sim_sender.pk}"
+    html = owner_client.get(reverse("delivery:senders")).content.decode()
+    errors = field_errors(html)
+    assert "is not a" in errors["to"] and set(errors) == {"to"}
+    assert_plain(errors)
+    assert re.search(rf'id="test-{sim_sender.pk}-to"[^>]*aria-invalid="true"', html) or re.search(
+        rf'aria-invalid="true"[^>]*id="test-{sim_sender.pk}-to"', html)
+    assert 'value="12"' in html  # what was typed is kept
+    assert "field-error" not in owner_client.get(reverse("delivery:senders")).content.decode()  # shown once
+    assert not Message.objects.filter(store=store).exists()
 
 
 def test_staff_see_senders_but_cannot_change_them(staff_client, store, sim_sender):

@@ -8,6 +8,8 @@ from functools import wraps
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.utils import ErrorDict
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
@@ -102,3 +104,36 @@ class DashboardForm(forms.Form):
     def make_read_only(self) -> None:
         for field in self.fields.values():
             field.disabled = True
+
+    @classmethod
+    def refused_before(cls, kept: dict, **kwargs) -> "DashboardForm":
+        """The form as it was refused (see `keep_refused_form`): what was typed and its
+        errors, shown again without checking anything twice."""
+        form = cls(kept["data"], **kwargs)
+        form.cleaned_data, form._errors = {}, ErrorDict()
+        for name, messages in kept["errors"].items():
+            field = None if name == NON_FIELD_ERRORS or name not in form.fields else name
+            for message in messages:
+                form.add_error(field, message)
+        form.mark_invalid()
+        return form
+
+
+# Post/redirect/get for a form that fails inside a page of many (a table row's form): the
+# view keeps it in the session and redirects to the page, whose GET shows it once, so the
+# address bar never stays on the POST's URL and a reload never posts again.
+REFUSED_FORMS_SESSION = "dashboard.refused_form."
+
+
+def keep_refused_form(request, name: str, form: forms.Form, **about) -> None:
+    """Keep a refused form's input (never a password field's) and errors for the next GET."""
+    data = {field: form.data.get(field, "") for field, spec in form.fields.items()
+            if not isinstance(spec.widget, forms.PasswordInput)}
+    errors = {field: [str(message) for message in messages] for field, messages in form.errors.items()}
+    request.session[REFUSED_FORMS_SESSION + name] = {"data": data, "errors": errors, **about}
+
+
+def take_refused_form(request, name: str) -> dict | None:
+    """The form kept under `name` (its `data`, `errors` and what the view noted), once."""
+    kept = request.session.pop(REFUSED_FORMS_SESSION + name, None)
+    return kept if isinstance(kept, dict) and {"data", "errors"} <= kept.keys() else None

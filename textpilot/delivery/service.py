@@ -200,15 +200,27 @@ def sender_for_number(store: Store, number: str) -> Sender | None:
 
 
 def set_sender_active(store: Store, sender_id: int, active: bool) -> Sender:
-    """Switch a sender on or off. An inactive sender sends nothing (its queued texts wait)
-    and can't stay the default."""
-    sender = get_sender(store, sender_id)
-    sender.active = bool(active)
-    if not sender.active:
-        sender.is_default = False
-    sender.save(update_fields=["active", "is_default"])
-    log.info("sender.active", store=store.slug, sender_id=sender.pk, active=sender.active)
+    """Switch a sender on or off. An inactive sender sends nothing (its queued texts wait).
+    The default keeps its flag while it is off, so switching it on again restores it; in the
+    meantime texts go through the first active sender (composer.default_sender). A sender
+    switched on in a store without any default becomes the default."""
+    with transaction.atomic():
+        sender = get_sender(store, sender_id)
+        sender.active = bool(active)
+        if sender.active and not Sender.objects.filter(store=store, is_default=True).exclude(pk=sender.pk).exists():
+            sender.is_default = True
+        sender.save(update_fields=["active", "is_default"])
+    log.info("sender.active", store=store.slug, sender_id=sender.pk, active=sender.active, is_default=sender.is_default)
     return sender
+
+
+# Plain ASCII on purpose: one curly quote forces UCS-2 and doubles the cost of every test.
+SENDER_TEST_TEXT = '{brand}: test message from textpilot through sender "{sender}".'
+
+
+def sender_test_text(store: Store, sender: Sender) -> str:
+    """The built-in text of a sender's *Send test message* button."""
+    return SENDER_TEST_TEXT.format(brand=store.brand, sender=sender.name)
 
 
 def make_default_sender(store: Store, sender_id: int) -> Sender:
