@@ -73,6 +73,36 @@ def test_bad_sender_input_names_the_field_and_saves_nothing(owner_client, store)
     assert not Sender.objects.filter(store=store).exists()
 
 
+def test_every_sender_error_is_reported_at_once_in_plain_words(owner_client, store):
+    bad = {**TWILIO, "name": " ", "from_number": "+12", "credential_account_sid": "", "credential_auth_token": "",
+           "rate_per_second": "-1", "option_max_connections": "lots"}
+    response = owner_client.post(reverse("delivery:senders"), bad)
+    html = response.content.decode()
+    assert response.status_code == 422
+    errors = field_errors(html)
+    assert errors.keys() == {"name", "from_number", "credential_account_sid", "credential_auth_token", "rate_per_second",
+                             "option_max_connections"}, errors
+    assert errors["credential_account_sid"].startswith("Account SID is required for Twilio")
+    assert errors["credential_auth_token"].startswith("Auth token is required for Twilio")
+    assert_plain(errors)
+    assert not Sender.objects.filter(store=store).exists()
+
+
+def test_providers_report_every_refused_setting_at_once():
+    from textpilot.delivery.providers.base import ProviderConfigError, provider_class
+
+    with pytest.raises(ProviderConfigError) as error:
+        provider_class("twilio").validate_config({"account_sid": "AC1", "auth_token": "has space"},
+                                                 {"base_url": "ftp://x", "max_connections": 0})
+    assert [e.field for e in error.value.errors] == ["account_sid", "auth_token", "base_url", "max_connections"]
+    with pytest.raises(ProviderConfigError) as error:
+        provider_class("kannel").validate_config({}, {"base_url": "", "max_messages": 0})
+    assert {"webhook_token", "base_url", "max_messages"} <= {e.field for e in error.value.errors}
+    with pytest.raises(ProviderConfigError) as error:
+        provider_class("smpp").validate_config({}, {"host": "", "window": 0})
+    assert {"host", "system_id", "password", "window"} <= {e.field for e in error.value.errors}
+
+
 def test_deactivate_make_default_and_activate(owner_client, store, sim_sender):
     other = service.create_sender(store, name="Backup sim", provider="sim", from_number="+14155550122")
     assert owner_client.post(reverse("delivery:sender_default", args=[other.pk])).status_code == 302

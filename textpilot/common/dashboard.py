@@ -79,7 +79,10 @@ class DashboardForm(forms.Form):
         try:
             check(**values)
         except DomainError as exc:
-            self.add_domain_error(exc)
+            for error in exc.errors:
+                field = self.field_for(error.field)
+                if field not in self.errors:  # a field the form refused already: the service only missed its value
+                    self.add_error(field, self.worded(error, field))
 
     def worded(self, error: DomainError, field: str | None) -> str:
         """The message with the field's label where it starts with the service's name of the

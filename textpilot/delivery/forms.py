@@ -99,6 +99,7 @@ class SenderForm(DashboardForm):
         return [self[name] for name in ("name", "from_number", "number_type", "rate_per_second")]
 
     def sender_arguments(self) -> dict:
+        """create_sender's arguments from the fields that type-checked (all, on a valid form)."""
         data = self.cleaned_data
         options = {}
         for name in self.option_names:
@@ -107,7 +108,8 @@ class SenderForm(DashboardForm):
                 continue  # the provider's default applies
             options[name] = value
         return dict(
-            name=data["name"], provider=data["provider"], from_number=data["from_number"], number_type=data["number_type"],
+            name=data.get("name", ""), provider=data.get("provider", ""), from_number=data.get("from_number", ""),
+            number_type=data.get("number_type", NumberType.TEN_DLC),
             rate_per_second=data.get("rate_per_second"), is_default=True if data.get("is_default") else None,
             credentials={name: data.get(CREDENTIAL_PREFIX + name, "") for name in self.credential_names},
             options=options,

@@ -143,36 +143,51 @@ def create_sender(
     rate_per_second: float | None = None, credentials: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None, is_default: bool | None = None,
 ) -> Sender:
-    name = (name or "").strip()
-    if not name:
-        raise FieldError("a sender needs a name", field="name")
-    if number_type not in NumberType.values:
-        raise FieldError(f"number_type must be one of {', '.join(NumberType.values)}", field="number_type")
-    try:
-        cls = provider_class(provider)
-        cls.validate_config(dict(credentials or {}), dict(options or {}))
-    except ProviderConfigError as exc:
-        raise FieldError(str(exc), field=exc.field or "provider") from None
-    from_number = (from_number or "").strip()
-    if not from_number:
-        raise FieldError("a sender needs a number or sender id", field="from_number")
-    if from_number.startswith("+"):
-        from_number = normalize_phone(from_number, field="from_number")
-    rate = DEFAULT_RATE_PER_SECOND[number_type] if rate_per_second is None else float(rate_per_second)
-    if not 0 < rate <= 10_000:
-        raise FieldError("rate_per_second must be above 0 and at most 10,000", field="rate_per_second")
-    if Sender.objects.filter(store=store, name=name).exists():
-        raise Conflict(f"a sender named {name!r} already exists", field="name")
+    clean = check_sender(store, name=name, provider=provider, from_number=from_number, number_type=number_type,
+                         rate_per_second=rate_per_second, credentials=credentials, options=options)
     with transaction.atomic():
         first = not Sender.objects.filter(store=store).exists()
         make_default = first if is_default is None else is_default
         if make_default:
             Sender.objects.filter(store=store, is_default=True).update(is_default=False)
         return Sender.objects.create(
-            store=store, name=name, provider=provider, from_number=from_number, number_type=number_type,
-            rate_per_second=rate, credentials_encrypted=encrypt_secret(json.dumps(dict(credentials or {}))) if credentials else "",
-            options={**cls.option_fields, **dict(options or {})}, is_default=make_default,
+            store=store, name=clean["name"], provider=provider, from_number=clean["from_number"], number_type=number_type,
+            rate_per_second=clean["rate"], credentials_encrypted=encrypt_secret(json.dumps(dict(credentials or {}))) if credentials else "",
+            options={**clean["provider_cls"].option_fields, **dict(options or {})}, is_default=make_default,
         )
+
+
+def check_sender(
+    store: Store, *, name: str, provider: str, from_number: str, number_type: str = NumberType.TEN_DLC,
+    rate_per_second: float | None = None, credentials: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> dict:
+    """A new sender's values cleaned (nothing written), or FieldErrors naming every refused field."""
+    errors, clean = ErrorCollector(), {}
+    clean["name"] = name = (name or "").strip()
+    if not name:
+        errors.add(FieldError("a sender needs a name", field="name"))
+    elif Sender.objects.filter(store=store, name=name).exists():
+        errors.add(Conflict(f"a sender named {name!r} already exists", field="name"))
+    if number_type not in NumberType.values:
+        errors.add(FieldError(f"number_type must be one of {', '.join(NumberType.values)}", field="number_type"))
+    try:
+        clean["provider_cls"] = cls = provider_class(provider)
+        cls.validate_config(dict(credentials or {}), dict(options or {}))
+    except ProviderConfigError as exc:
+        for error in exc.errors:
+            errors.add(FieldError(str(error), field=error.field or "provider"))
+    clean["from_number"] = from_number = (from_number or "").strip()
+    if not from_number:
+        errors.add(FieldError("a sender needs a number or sender id", field="from_number"))
+    elif from_number.startswith("+"):
+        clean["from_number"] = errors.collect(normalize_phone, from_number, field="from_number")
+    rate = DEFAULT_RATE_PER_SECOND.get(number_type, 1.0) if rate_per_second is None else float(rate_per_second)
+    if not 0 < rate <= 10_000:
+        errors.add(FieldError("rate_per_second must be above 0 and at most 10,000", field="rate_per_second"))
+    clean["rate"] = rate
+    errors.raise_if_any()
+    return clean
 
 
 def sender_credentials(sender: Sender) -> dict[str, str]:

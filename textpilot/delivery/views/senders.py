@@ -1,6 +1,8 @@
 """Senders: the numbers the store texts from. Everyone sees them; owners add, switch off,
 choose the default and send test messages. Credentials are write-only: after saving they
 stay encrypted in the database and no page shows them again."""
+from functools import partial
+
 import structlog
 from django.contrib import messages
 from django.http import Http404
@@ -49,7 +51,11 @@ def senders(request):
         return _page(request)
     require_owner(request)
     form = SenderForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        arguments = form.sender_arguments()
+        arguments.pop("is_default")
+        form.check_rest(partial(service.check_sender, request.store), arguments)  # the service's rules too, at once
+    else:
         try:
             sender = service.create_sender(request.store, **form.sender_arguments())
         except DomainError as exc:
