@@ -396,3 +396,45 @@ def test_the_service_reports_every_refused_compliance_field_at_once(store):
     assert [d["loc"] for d in error.value.as_detail()] == [["body", "smart_sending_hours"], ["body", "daily_spend_cap"],
                                                            ["body", "stop_reply"], ["body", "allowed_countries"]]
     assert service.compliance_settings(store).smart_sending_hours == 16
+
+
+# --- subscribers the country allowlist leaves out --------------------------------------------
+
+@pytest.fixture
+def subscribers_abroad(store):
+    """Subscribed customers in the US (the store's country), Canada (+1 too), Germany and the UK,
+    and some who don't count: unsubscribed, merged away, erased."""
+    from textpilot.profiles import service as profiles
+    from textpilot.profiles.models import Profile
+
+    subscribed = ["+14155550101", "+14155550102", "+14165550103", "+4915123456701", "+4915123456702", "+447400123456"]
+    others = {"+4915123456703": {}, "+4915123456704": {"merged": True}, "+4915123456705": {"erased": True}}
+    made = {phone: profiles.create_profile(store, phone=phone) for phone in [*subscribed, *others]}
+    Profile.objects.filter(pk__in=[made[p].pk for p in subscribed]).update(sms_status="subscribed")
+    Profile.objects.filter(pk=made["+4915123456704"].pk).update(sms_status="subscribed", merged_into=made["+14155550101"])
+    Profile.objects.filter(pk=made["+4915123456705"].pk).update(sms_status="subscribed", erased_at="2025-01-01T00:00:00Z")
+    return made
+
+
+def test_compliance_shows_subscribers_no_text_can_reach_per_country(owner_client, store, subscribers_abroad):
+    html = owner_client.get(reverse("delivery:compliance")).content.decode()
+    note = html[html.index('id="countries-left-out"'):]
+    note = note[:note.index("</div>")]
+    assert "4 subscribed customers can never get a text" in note and "allowed now: US" in note
+    assert re.findall(r'<li data-country="(\w*)">([^<]*)</li>', note) == [
+        ("DE", "Germany (DE): 2"), ("CA", "Canada (CA): 1"), ("GB", "United Kingdom (GB): 1")]
+    owner_client.post(reverse("delivery:compliance"), {**VALID, "allowed_countries": "US, CA, DE"})
+    html = owner_client.get(reverse("delivery:compliance")).content.decode()
+    assert "1 subscribed customer can never get a text" in html and 'data-country="GB"' in html
+    owner_client.post(reverse("delivery:compliance"), {**VALID, "allowed_countries": "US, CA, DE, GB"})
+    assert 'id="countries-left-out"' not in owner_client.get(reverse("delivery:compliance")).content.decode()
+
+
+def test_the_count_per_country_is_the_gates_country_even_where_a_prefix_does_not_decide(store, subscribers_abroad, monkeypatch):
+    """Groups whose deciding digits don't fit the prefix are read number by number: same answer."""
+    from textpilot.delivery import reach
+
+    expected = {"US": 2, "CA": 1, "DE": 2, "GB": 1}
+    assert dict(reach.subscribed_by_country(store)) == expected
+    monkeypatch.setattr(reach, "PREFIX", 3)
+    assert dict(reach.subscribed_by_country(store)) == expected

@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from textpilot.common.errors import DomainError
-from textpilot.delivery import sending_rules, service
+from textpilot.delivery import reach, sending_rules, service
 from textpilot.delivery.forms import ComplianceForm
 from textpilot.delivery.models import ComplianceSettings
 from textpilot.common.dashboard import dashboard_view, is_owner, page, require_owner
@@ -53,7 +53,11 @@ def compliance(request):
     stricter = sending_rules.wider_than(start, end, overnight, timezone.now().date()) if start and end else []
     unconfirmed = (request.method != "POST" and current.quiet_hours_start <= current.quiet_hours_end
                    and not current.overnight_window)
+    # Subscribers the saved allowlist leaves out: no text can reach them (the gate's rule `country`).
+    left_out = reach.left_out(store, current.allowed_countries)
     return page(request, "delivery/compliance.html", NAV, status=status, form=form, can_edit=can_edit,
+                left_out=left_out, left_out_total=sum(row.count for row in left_out),
+                allowed_now=current.allowed_countries or [store.country],
                 confirm_overnight=confirm_overnight, window_start=start, window_end=end, stricter=stricter,
                 unconfirmed_overnight=unconfirmed)
 
