@@ -5,10 +5,10 @@ from django.db import models
 from django.utils import timezone
 
 from textpilot.profiles.models import Profile
-from textpilot.stores.models import Store, StoreOwned
+from textpilot.stores.models import Store, StoreOwned, StoreOwnedIndexedByComposite
 
 
-class Product(StoreOwned):
+class Product(StoreOwnedIndexedByComposite):
     external_id = models.CharField(max_length=128)
     title = models.CharField(max_length=255)
     handle = models.CharField(max_length=255, blank=True)
@@ -39,14 +39,15 @@ class PaymentStatus(models.TextChoices):
 COUNTED_PAYMENT_STATUSES = (PaymentStatus.PENDING, PaymentStatus.AUTHORIZED, PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
 
 
-class Order(StoreOwned):
+class Order(StoreOwnedIndexedByComposite):
     class FulfillmentStatus(models.TextChoices):
         UNFULFILLED = "unfulfilled", "Unfulfilled"
         PARTIAL = "partial", "Partially fulfilled"
         FULFILLED = "fulfilled", "Fulfilled"
         DELIVERED = "delivered", "Delivered"
 
-    profile = models.ForeignKey(Profile, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders")
+    # Indexed by order_profile_placed, which leads with it.
+    profile = models.ForeignKey(Profile, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders", db_index=False)
     external_id = models.CharField(max_length=128)
     order_number = models.CharField(max_length=64, blank=True)
     total = models.DecimalField(max_digits=12, decimal_places=2)
@@ -85,7 +86,7 @@ class OrderLine(StoreOwned):
     price = models.DecimalField(max_digits=12, decimal_places=2)
 
 
-class Checkout(StoreOwned):
+class Checkout(StoreOwnedIndexedByComposite):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         ABANDONED = "abandoned", "Abandoned"

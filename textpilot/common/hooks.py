@@ -11,6 +11,12 @@ is one batch: bulk paths fire once per chunk. A listener that raises is logged a
 others still run: the write it reports has already committed. Listeners should be quick
 (enqueue a task by name for real work).
 
+Who fires what: `events_recorded` — the event API (single and batch), Shopify, orders;
+`consent_changed` — profiles.record_consent and the CSV import's bulk writer;
+`order_recorded` — commerce.record_order; `message_status_changed` — delivery's dispatcher
+results, holds, recovery and receipts (delivery/status_hooks.py says which statuses);
+`link_clicked` — messaging's click recording.
+
 Writes that fire no hook, by design: the demo seed (`textpilot seed_demo` writes a
 finished history in bulk; nothing should react to it as if it were happening now) and data
 migrations."""
@@ -90,8 +96,9 @@ class OrderRecorded:
 class MessageStatusChanged:
     message_id: int
     profile_id: int | None
-    status: str
+    status: str  # the status the text has now
     origin: str
+    origin_id: int | None  # the campaign, flow step… that sent it (Message.origin_id)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from django.db import connection, transaction
 from django.db.models import Case, CharField, DateTimeField, F, Value, When
 from django.utils import timezone
 
-from textpilot.common.bulk_insert import insert_rows
+from textpilot.common.bulk_write import insert_rows
 from textpilot.common.leasing import Leases
-from textpilot.delivery import gate, spend
+from textpilot.delivery import gate, spend, status_hooks
 from textpilot.delivery.models import PRIORITY_REPLY, DeliveryAttempt, Message, Status
 from textpilot.delivery.providers.base import Outcome, SendResult
 from textpilot.stores.models import Store
@@ -100,17 +100,20 @@ def hold(token: str, decisions: dict[int, gate.Decision], now: dt.datetime, stat
     give their spend back (run inside the caller's transaction)."""
     leaving = _leaving_sending(token, decisions) if status == Status.SENDING and decisions else []
     stopped = defaultdict(list)
+    suppressed: list[int] = []
     for pk, decision in decisions.items():
         stopped[(decision.action, decision.reason[:255], decision.until, decision.rule[:96])].append(pk)
     for (action, reason, until, rule), ids in stopped.items():
         mine = LEASES.held(token, ids).filter(status=status)
         if action == gate.SUPPRESS:
             LEASES.release(mine, status=Status.SUPPRESSED, status_reason=reason, hold_rule=rule, status_at=now)
+            suppressed += ids
         else:  # deferred: queued again for its allowed moment; the provider was never called
             attempts = F("attempts") - 1 if give_back_attempt else F("attempts")
             LEASES.release(mine, status=Status.QUEUED, send_after=until, status_reason=reason, hold_rule=rule,
                            attempts=attempts)
     spend.give_back(leaving)
+    status_hooks.announce_now_in(suppressed, Status.SUPPRESSED)
 
 
 def _leaving_sending(token: str, ids) -> list[tuple]:
@@ -197,6 +200,9 @@ def record_results(token: str, messages: dict[int, Message], results: list[SendR
             mine(ids).update(status=Status.FAILED, status_at=now, status_reason=reason, error_code=error_code, **released)
         insert_rows(DeliveryAttempt, _ATTEMPT_COLUMNS, attempts, json_columns=("request", "response"))
         spend.give_back(leaving)
+        status_hooks.announce_now_in(accepted, Status.SENT)
+        status_hooks.announce_now_in(unknown, Status.UNKNOWN)
+        status_hooks.announce_now_in((pk for ids in failed.values() for pk in ids), Status.FAILED)
     for message, error_code in opt_outs:
         from textpilot.delivery import service
 
@@ -261,8 +267,10 @@ def resolve_orphan(message: Message, *, found: bool | None, provider_message_id:
     now = now or timezone.now()
     stale = LEASES.held(message.lease_owner, [message.pk]).filter(status=Status.SENDING)
     if found is True:
-        LEASES.release(stale, status=Status.SENT, status_at=now, sent_at=now, provider_message_id=provider_message_id,
-                       status_reason="recovered: the provider had it")
+        with transaction.atomic():
+            LEASES.release(stale, status=Status.SENT, status_at=now, sent_at=now, provider_message_id=provider_message_id,
+                           status_reason="recovered: the provider had it")
+            status_hooks.announce_now_in([message.pk], Status.SENT)
         return Status.SENT
     if found is False:
         with transaction.atomic():
@@ -270,6 +278,8 @@ def resolve_orphan(message: Message, *, found: bool | None, provider_message_id:
             LEASES.release(stale, status=Status.QUEUED, status_reason="recovered: the provider never got it; sending again")
             spend.give_back(leaving)
         return Status.QUEUED
-    LEASES.release(stale, status=Status.UNKNOWN, status_at=now,
-                   status_reason="unknown: the worker stopped mid-call; waiting for a receipt")
+    with transaction.atomic():
+        LEASES.release(stale, status=Status.UNKNOWN, status_at=now,
+                       status_reason="unknown: the worker stopped mid-call; waiting for a receipt")
+        status_hooks.announce_now_in([message.pk], Status.UNKNOWN)
     return Status.UNKNOWN

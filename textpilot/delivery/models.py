@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now as utc_now
 
-from textpilot.stores.models import StoreOwned
+from textpilot.stores.models import StoreOwned, StoreOwnedIndexedByComposite
 
 
 class Direction(models.TextChoices):
@@ -74,7 +74,7 @@ DEFAULT_RATE_PER_SECOND = {
 }
 
 
-class Sender(StoreOwned):
+class Sender(StoreOwnedIndexedByComposite):
     """A number (or sender id) of a store at one provider, with its credentials and speed."""
 
     name = models.CharField(max_length=100)
@@ -101,9 +101,10 @@ class Sender(StoreOwned):
         return f"{self.name} ({self.provider} {self.from_number})"
 
 
-class Message(StoreOwned):
+class Message(StoreOwnedIndexedByComposite):
     profile = models.ForeignKey("profiles.Profile", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    sender = models.ForeignKey(Sender, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Indexed by message_due, which leads with it.
+    sender = models.ForeignKey(Sender, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.OUTBOUND)
     to_phone = models.CharField(max_length=32)
     from_phone = models.CharField(max_length=32, blank=True)
@@ -239,7 +240,7 @@ class ComplianceSettings(StoreOwned):
         constraints = [models.UniqueConstraint(fields=["store"], name="compliance_one_per_store")]
 
 
-class DailySpend(StoreOwned):
+class DailySpend(StoreOwnedIndexedByComposite):
     """What a store spends on texts in one day of its own time zone (delivery.spend): the
     daily spend cap reads this row instead of summing the day's messages for every batch.
     A text adds its estimated cost when it is marked `sending` and gives it back if it

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from django.db import transaction
 
 from textpilot.common.errors import NotFound
-from textpilot.delivery import inbound, service
+from textpilot.delivery import inbound, service, status_hooks
 from textpilot.delivery.models import Message
 from textpilot.delivery.providers.base import InboundText, Receipt
 from textpilot.stores.models import Store
@@ -30,9 +30,10 @@ def record_receipts(store: Store, provider: str, receipts: Sequence[Receipt], *,
     provider only knows our ids from us, so it is another store's text or a made-up one
     (webhooks; not the sim, whose log may outlive an erased message)."""
     messages: list[Message | None] = []
+    moved: list[Message] = []
     with transaction.atomic():
         for receipt in receipts:
-            message = service.apply_delivery_report(
+            message, applied = service.apply_report(
                 store, provider=provider, status=receipt.status, provider_message_id=receipt.provider_message_id,
                 message_id=receipt.message_id, error_code=receipt.error_code, reason=receipt.reason, raw=receipt.raw,
                 cost=receipt.cost, occurred_at=receipt.occurred_at,
@@ -42,6 +43,9 @@ def record_receipts(store: Store, provider: str, receipts: Sequence[Receipt], *,
             if receipt.carrier_opt_out and message is not None and message.profile_id:
                 service.record_carrier_opt_out(store, message.profile, provider, receipt.error_code)
             messages.append(message)
+            if applied:
+                moved.append(message)
+        status_hooks.announce(store.pk, moved)
     return messages
 
 

@@ -22,7 +22,7 @@ from textpilot.common.bulk_write import reserve_ids
 from textpilot.common.crypto import decrypt_secret, encrypt_secret
 from textpilot.common.errors import Conflict, ErrorCollector, FieldError, NotFound
 from textpilot.common.inputs import InputError, country_codes
-from textpilot.delivery import composer, queueing
+from textpilot.delivery import composer, queueing, status_hooks
 from textpilot.delivery.models import (
     DEFAULT_RATE_PER_SECOND, MAX_REPLY_CHARACTERS, STATUS_RANK, ComplianceSettings, DeliveryReport, Direction, Kind, Message,
     NumberType, Origin, Sender, Status,
@@ -341,7 +341,24 @@ def apply_delivery_report(
 ) -> Message | None:
     """Record a receipt and move the message forward. Statuses only move up in rank, so a
     duplicate or late receipt (a "sent" after "delivered") changes nothing; the receipt is
-    still kept. A message stuck in `unknown` (its worker died mid-call) is reconciled here."""
+    still kept. A message stuck in `unknown` (its worker died mid-call) is reconciled here.
+    A message it moved is announced (message_status_changed) after commit; receiving's
+    batch path uses apply_report and announces the whole batch once."""
+    message, applied = apply_report(store, provider=provider, status=status, provider_message_id=provider_message_id,
+                                    message_id=message_id, error_code=error_code, reason=reason, raw=raw, cost=cost,
+                                    occurred_at=occurred_at)
+    if applied:
+        status_hooks.announce(store.pk, [message])
+    return message
+
+
+def apply_report(
+    store: Store, *, provider: str, status: str, provider_message_id: str | None = None,
+    message_id: int | None = None, error_code: str = "", reason: str = "", raw: Mapping | None = None,
+    cost: Decimal | None = None, occurred_at: datetime | None = None,
+) -> tuple[Message | None, bool]:
+    """apply_delivery_report without the announcement: (the message or None, whether the
+    receipt moved it)."""
     if status not in (Status.SENT, Status.DELIVERED, Status.UNDELIVERED, Status.FAILED):
         raise FieldError(f"unknown delivery status {status!r}", field="status")
     now = occurred_at or timezone.now()
@@ -387,7 +404,7 @@ def apply_delivery_report(
         )
     log.info("message.receipt", store=store.slug, provider=provider, message_id=getattr(message, "pk", None),
              status=status, applied=applied)
-    return message
+    return message, applied
 
 
 def record_carrier_opt_out(store: Store, profile: Profile, provider: str, error_code: str) -> None:

@@ -13,8 +13,11 @@ queries (bench/ingest_wrk_bench.py). Here:
   also `ON CONFLICT DO NOTHING RETURNING`, so the ids, profiles, names and times of the rows
   actually written come back (what an `events_recorded` hook needs) and duplicates don't.
 
-Kept local to events rather than in common/bulk_insert.py: that helper returns nothing and
-is being reworked for bulk enqueue. Values arrive validated; properties as JSON text.
+Kept here rather than in common/bulk_write.py: the single-event statement resolves the profile
+inside the INSERT (INSERT … SELECT from the profile lookup), which no generic writer expresses,
+and the batch statement keeps one statement text for any batch size on PostgreSQL, which the
+ingest benchmark measured as the difference between 0.5× and 0.7× the bare endpoint. Values
+arrive validated; properties as JSON text.
 """
 from __future__ import annotations
 

@@ -3,11 +3,12 @@ from django.db import models
 from django.utils import timezone
 
 from textpilot.profiles.models import Profile
-from textpilot.stores.models import StoreOwned
+from textpilot.stores.models import StoreOwnedIndexedByComposite
 
 
-class Event(StoreOwned):
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="events")
+class Event(StoreOwnedIndexedByComposite):
+    # Indexed by event_profile_time, which leads with it.
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="events", db_index=False)
     name = models.CharField(max_length=64, help_text="viewed_product, started_checkout, placed_order, clicked_link, …")
     properties = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now as utc_now
 
-from textpilot.stores.models import StoreOwned
+from textpilot.stores.models import StoreOwnedIndexedByComposite
 
 
 class LinkOrigin(models.TextChoices):
@@ -15,7 +15,7 @@ class LinkOrigin(models.TextChoices):
     QR = "qr", "QR code"
 
 
-class ShortLink(StoreOwned):
+class ShortLink(StoreOwnedIndexedByComposite):
     """A tracked link: `https://<store domain>/l/<code>` redirects to `target_url` and counts
     clicks. A message's links are one row per (message, url), so a click names the person and
     the text that brought them; a QR or social link has no message and no profile, and is

@@ -18,6 +18,7 @@ import phonenumbers
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
+from textpilot.common import hooks
 from textpilot.common.bulk_write import column_defaults, copy_rows, prepared_rows, reserve_ids
 from textpilot.profiles import consent as consent_rules
 from textpilot.profiles.models import ConsentBasis, ConsentEvent, Profile
@@ -72,6 +73,7 @@ def upsert_profiles(store: Store, rows: list[ProfileRow], *, source: str, consen
     consents: list[tuple[Profile | _Pending, ConsentChange, str]] = []
     loaded_states: dict[int, consent_rules.State] = {}  # consent of existing profiles as read, to detect a concurrent STOP
     consent_changed: dict[int, Profile] = {}
+    announced: list[tuple[Profile | _Pending, str, datetime]] = []  # status changes, for the consent_changed hook
     skipped: list[tuple[int, Profile, str]] = []
 
     for row in rows:
@@ -110,6 +112,8 @@ def upsert_profiles(store: Store, rows: list[ProfileRow], *, source: str, consen
             if profile.pk is not None:
                 loaded_states.setdefault(profile.pk, before)
                 consent_changed[profile.pk] = profile
+            if verdict.state.status != before.status:
+                announced.append((profile, verdict.state.status, change.occurred_at))
             profile.sms_status, profile.sms_status_at, profile.sms_opted_out_at = verdict.state.status, \
                 verdict.state.status_at, verdict.state.opted_out_at
             consents.append((profile, row.consent, profile.phone or ""))
@@ -130,6 +134,11 @@ def upsert_profiles(store: Store, rows: list[ProfileRow], *, source: str, consen
             for profile, change, phone in consents
         ])
     outcome.consent_events = len(consents)
+    # After the writes: new profiles have their ids now. Fired on commit, as record_consent's.
+    hooks.consent_changed.fire(store.pk, [
+        hooks.ConsentChanged(profile.pk, ConsentEvent.Channel.SMS, status, consent_source, occurred_at)
+        for profile, status, occurred_at in announced
+    ])
     return outcome
 
 

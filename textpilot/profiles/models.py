@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now as utc_now
 
-from textpilot.stores.models import StoreOwned
+from textpilot.stores.models import StoreOwnedIndexedByComposite
 
 
 class ConsentStatus(models.TextChoices):
@@ -20,7 +20,7 @@ class Gender(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class Profile(StoreOwned):
+class Profile(StoreOwnedIndexedByComposite):
     phone = models.CharField(max_length=20, null=True, blank=True, help_text="E.164")
     email = models.EmailField(max_length=254, null=True, blank=True)
     external_id = models.CharField(max_length=128, null=True, blank=True, help_text="id in the store platform")
@@ -97,7 +97,7 @@ class ConsentBasis(models.TextChoices):
     REPORTED = "reported", "Reported by a client"  # API without evidence, CSV import, platform sync
 
 
-class ConsentEvent(StoreOwned):
+class ConsentEvent(StoreOwnedIndexedByComposite):
     """One change of consent, kept as legal evidence (TCPA: at least 4 years). Never updated or deleted."""
 
     class Channel(models.TextChoices):
@@ -132,7 +132,7 @@ class ConsentEvent(StoreOwned):
         raise PermissionError("consent events are append-only evidence; they cannot be deleted")
 
 
-class ProfileIdentifier(StoreOwned):
+class ProfileIdentifier(StoreOwnedIndexedByComposite):
     """Every identifier a profile has had (phone, email, external id, visitor id), with when it
     was first and last seen. A profile row holds only the current ones; an erase request must
     also find the old ones (an email that `identify` overwrote still sits in stored webhooks)."""

@@ -4,7 +4,7 @@ when this code lived in the events app (see migrations/0001_initial.py)."""
 from django.db import models
 from django.utils import timezone
 
-from textpilot.stores.models import StoreOwned
+from textpilot.stores.models import StoreOwned, StoreOwnedIndexedByComposite
 
 
 class ShopifyConnection(StoreOwned):
@@ -22,7 +22,7 @@ class ShopifyConnection(StoreOwned):
         constraints = [models.UniqueConstraint(fields=["store"], name="shopify_one_connection_per_store")]
 
 
-class WebhookDelivery(StoreOwned):
+class WebhookDelivery(StoreOwnedIndexedByComposite):
     """A webhook as received: stored raw first (answer fast), processed by the worker."""
 
     class Status(models.TextChoices):
@@ -71,7 +71,7 @@ class BackfillJob(StoreOwned):
     finished_at = models.DateTimeField(null=True, blank=True)
 
 
-class ShopifyObjectVersion(StoreOwned):
+class ShopifyObjectVersion(StoreOwnedIndexedByComposite):
     """The newest Shopify `updated_at` applied to one object (customer, order, checkout, product).
 
     Webhooks arrive late, twice and out of order, and the backfill overlaps them: whatever
