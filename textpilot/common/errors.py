@@ -9,6 +9,7 @@ with `ErrorCollector` and raises one `FieldErrors`, which the API answers as one
 Wording: a message about a field's value starts with the field's name as the API spells it
 ("smart_sending_hours must be …"); a dashboard form shows it with the field's label in place
 of that name ("Smart sending (hours) must be …", common/dashboard.py)."""
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,8 +24,7 @@ class DomainError(Exception):
         self.field = field
 
     def as_detail(self) -> list[dict]:
-        loc = ["body", self.field] if self.field else ["body"]
-        return [{"loc": loc, "msg": self.message, "type": self.code}]
+        return [{"loc": ["body", *field_path(self.field)], "msg": self.message, "type": self.code}]
 
     @property
     def code(self) -> str:
@@ -50,6 +50,18 @@ class Conflict(DomainError):
 
 class NotFound(DomainError):
     status_code = 404
+
+
+def field_path(field: str | None) -> list[str | int]:
+    """A field as the path of a 422's `loc`, as pydantic gives it for the same field of a
+    nested payload: "profile.phone" → ["profile", "phone"], "lines[0].quantity" → ["lines", 0, "quantity"]."""
+    path: list[str | int] = []
+    for part in re.split(r"\.|(?=\[)", field or ""):
+        if re.fullmatch(r"\[\d+\]", part):
+            path.append(int(part[1:-1]))
+        elif part:
+            path.append(part)
+    return path
 
 
 class FieldErrors(FieldError):

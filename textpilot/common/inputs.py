@@ -37,6 +37,8 @@ from django.core import validators
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
+from textpilot.common.errors import FieldError
+
 
 class InputError(ValueError):
     """A value that cannot be taken as it is; `message` says why in plain words."""
@@ -45,6 +47,15 @@ class InputError(ValueError):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+def checked(check, value, field: str, *args, **kwargs):
+    """`check(value)` for a service: a refusal becomes a FieldError (a 422 in the API, an
+    error beside the field in a form) whose message starts with the field's name."""
+    try:
+        return check(value, *args, **kwargs)
+    except InputError as exc:
+        raise FieldError(f"{field} {exc.message}", field=field) from None
 
 
 # --- text and JSON ---------------------------------------------------------------------------
@@ -147,11 +158,16 @@ def bounded_int(value: Any, minimum: int, maximum: int) -> int:
 NOT_MONEY = frozenset({"XXX", "XTS", "XAU", "XAG", "XPD", "XPT", "XBA", "XBB", "XBC", "XBD", "XDR", "XSU", "XUA"})
 
 
+# Kosovo: user-assigned in ISO 3166 (so not in pycountry) but used by Shopify, the EU and
+# libphonenumber, so a Kosovar customer's address or number carries it.
+EXTRA_COUNTRIES = frozenset({"XK"})
+
+
 def country_code(value: str) -> str:
     """An ISO 3166-1 alpha-2 country code, upper-cased ("us" → "US"). "USA" is refused with
     a hint rather than cut to "US": a cut code may be another country."""
     code = (value or "").strip().upper()
-    if len(code) == 2 and code.isascii() and pycountry.countries.get(alpha_2=code) is not None:
+    if len(code) == 2 and code.isascii() and (code in EXTRA_COUNTRIES or pycountry.countries.get(alpha_2=code) is not None):
         return code
     hint = ""
     if len(code) == 3 and code.isascii():

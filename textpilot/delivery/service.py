@@ -275,9 +275,11 @@ def send_message(
         if existing is not None:
             return existing
     texts = composer.Composer(store, request, composer.choose_sender(store, sender))  # TemplateError: nothing stored
-    profile = _recipient(store, to, profile)
-    composed = texts.compose(profile.phone, composer.render_context(store, profile, context) if texts.template else None)
+    # One transaction from the recipient to the message: a text refused after `to` created
+    # its profile (a bad merge context, an unstorable value) leaves no profile behind.
     with transaction.atomic():
+        profile = _recipient(store, to, profile)
+        composed = texts.compose(profile.phone, composer.render_context(store, profile, context) if texts.template else None)
         [message_id] = reserve_ids(Message, 1)
         inserted = queueing.write(texts, [queueing.Pending(message_id, profile.pk, profile.phone, origin_key, composed)],
                                   now=timezone.now(), send_after=send_after)
