@@ -122,8 +122,8 @@ def test_the_new_key_works_against_the_api(owner_client, client, store):
 
 
 @pytest.mark.parametrize("name, message", [
-    ("", "This field is required."),
-    ("   ", "This field is required."),
+    ("", "Give the key a name: what will use it, e.g. Shopify sync."),
+    ("   ", "Give the key a name: what will use it, e.g. Shopify sync."),
     ("k" * 300, "Ensure this value has at most 100 characters (it has 300)."),
 ])
 def test_a_blank_or_too_long_key_name_is_refused_not_replaced_or_cut(owner_client, store, name, message):

@@ -37,4 +37,5 @@ class StoreSettingsForm(DashboardForm):
 
 
 class ApiKeyForm(DashboardForm):
-    name = PlainTextField(label="Key name", max_length=API_KEY_NAME_MAX, help_text="What uses this key, e.g. “Shopify sync”")
+    name = PlainTextField(label="Key name", max_length=API_KEY_NAME_MAX, help_text="What uses this key, e.g. “Shopify sync”",
+                          error_messages={"required": "Give the key a name: what will use it, e.g. Shopify sync."})
