@@ -199,7 +199,7 @@ def pair(value: Any, each, what: str = "value") -> tuple:
     if not isinstance(value, list) or len(value) != 2:
         raise ValueProblem(f"{what} must be a list of two values [from, to]")
     first, last = each(value[0], f"the first of {what}"), each(value[1], f"the second of {what}")
-    if type(first) is not type(last):
+    if isinstance(first, dt.date) and isinstance(first, dt.datetime) != isinstance(last, dt.datetime):
         raise ValueProblem(f"{what} must be two values of one kind (two dates, or two times)")
     if first > last:
         raise ValueProblem(f"{what} starts after it ends")
