@@ -194,3 +194,40 @@ def test_another_stores_rows_never_count(store, other_store, name):
     condition = ({"field": "profile.city", "op": "eq", "value": "Boston"} if name == "profile.city"
                  else {"field": "orders.count", "op": "eq", "value": 0})
     assert members(store, condition) == {mine}
+
+
+EXTREMES = [
+    {"field": "orders.total_spent", "op": "gte", "value": "1000000000000"},
+    {"field": "orders.total_spent", "op": "between", "value": ["-1000000000000", "1000000000000"], "within_days": 36500},
+    {"field": "orders.average_value", "op": "gt", "value": "999999999999.99", "within_days": 36500},
+    {"field": "orders.count", "op": "lte", "value": 1_000_000_000, "between": ["1900-01-01", "9999-12-30"]},
+    {"field": "orders.days_since_last", "op": "between", "value": [0, 36500]},
+    {"field": "orders.first_at", "op": "after", "value": "9999-12-30"},
+    {"field": "profile.created_at", "op": "before", "value": "9999-12-30T23:59:59-15:59"},
+    {"field": "profile.created_at", "op": "within_last_days", "value": 36500},
+    {"field": "profile.properties.n", "op": "lt", "value": -(10**15)},
+    {"field": "profile.properties.n", "op": "eq", "value": 1e15},
+    {"field": "location.within", "op": "eq", "value": {"lat": 90, "lon": 180, "radius_km": 20000}},
+    {"field": "location.within", "op": "neq", "value": {"lat": -89.9, "lon": -180, "radius_km": 0.001}},
+    {"event": "viewed_product", "op": "gte", "value": 1_000_000_000, "within_days": 36500, "where": {"n": -(10**15)}},
+    {"field": "checkouts.abandoned", "op": "lt", "value": "-1000000000000", "between": ["1900-01-01", "1900-01-01"]},
+]
+
+
+@pytest.mark.parametrize("condition", EXTREMES, ids=lambda c: c.get("field") or c.get("event"))
+def test_the_largest_values_allowed_run_on_the_database(store, condition):
+    """What validation lets through must never fail in the database (no overflow, no
+    out-of-range date, no division by zero): a 422 or an answer, never a 500."""
+    pk = person(store, properties={"n": 10**15}, latitude=90.0, longitude=180.0, created_at=NOW)
+    order(store, pk, "9999999999.99", 1)
+    stats.recompute_store(store)
+    members(store, condition)
+    members(store, condition, negate=True)
+
+
+def test_days_since_last_order_is_bounded_like_any_window(store):
+    from textpilot.segments.definition import DefinitionError
+
+    with pytest.raises(DefinitionError) as caught:
+        validate_definition(root({"field": "orders.days_since_last", "op": "gte", "value": 10**9}))
+    assert caught.value.errors[0]["message"] == "value must be between 0 and 36,500"

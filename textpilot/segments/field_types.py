@@ -150,6 +150,9 @@ def negate_q(q: Q, negated: bool) -> Q:
 def describe_test(field_name: str, cond) -> str:
     """'needs ≥ 2' style words for a condition (explain)."""
     op, value = cond.op, cond.value
+    if isinstance(value, dict) and "radius_km" in value:
+        where = f"within {value['radius_km']:g} km of ({value['lat']:g}, {value['lon']:g})"
+        return f"needs {'not ' if op == 'neq' else ''}{where}"
     if op in SYMBOLS:
         return f"needs {SYMBOLS[op]} {_show(value)}"
     if op in ("in", "not_in"):
@@ -168,9 +171,11 @@ def _show(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, str):
-        return value
-    return str(value)
+    if isinstance(value, (str, Decimal)):
+        return str(value)
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 # --- profile columns ---------------------------------------------------------------------
@@ -431,6 +436,10 @@ class DaysSince(OneRowPerProfile):
     days >= k  <=>  at <= now - k days (exact, no date arithmetic in SQL)."""
 
     kind = "count"
+
+    def clean(self, op, value):
+        one = (lambda item, what="value": check.integer(item, 0, check.MAX_DAYS, what))
+        return check.pair(value, one) if op == "between" else one(value)
 
     def row_test(self, cond, ctx):
         op, negated = positive(cond.op)

@@ -21,6 +21,7 @@ beyond it (PostgreSQL upper-cases 'ı' to 'I', SQLite leaves it) and Python agre
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Expression, F, Func, Q, TextField, Value
@@ -130,7 +131,9 @@ def ratio_sql(test: Test, numerator: Expression, denominator: Expression) -> Q:
     op, value = test.op, test.value
 
     def scaled(constant):
-        return denominator * Value(constant)
+        # A decimal constant: PostgreSQL multiplies in numeric (no bigint overflow for a
+        # huge amount times a count); SQLite's integers turn to floats only past 2^63.
+        return denominator * Value(Decimal(constant))
 
     single = {"eq": lookups.Exact, "gt": lookups.GreaterThan, "gte": lookups.GreaterThanOrEqual,
               "lt": lookups.LessThan, "lte": lookups.LessThanOrEqual}
