@@ -24,7 +24,9 @@ from typing import Any
 
 from textpilot.segments.definition import Resolver, as_definition
 from textpilot.segments.facts import ProfileFacts
-from textpilot.segments.field_types import EARTH_KM, AnyRow, LocationWithin, describe_test
+from textpilot.segments.field_types import describe_test
+from textpilot.segments.profile_fields import EARTH_KM, LocationWithin
+from textpilot.segments.row_fields import AnyRow
 from textpilot.segments.matcher import event_count, node_holds
 from textpilot.segments.nodes import Condition, Definition, EventCondition, Group, SegmentMember
 

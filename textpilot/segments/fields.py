@@ -1,6 +1,7 @@
 """The one registry of segment fields (../shared/specs/segments.md): for each field, its
 operators, its value kind, how it compiles to an ORM expression over a store's live
-profiles, and how it is read from a profile's facts in memory (field_types.py has the kinds).
+profiles, and how it is read from a profile's facts in memory (the kinds: field_types.py,
+profile_fields.py, row_fields.py).
 Validation, the compiler, the matcher, explain and the JSON Schema all read this table; there
 is no second one.
 
@@ -38,9 +39,10 @@ from textpilot.delivery.models import Direction, Message
 from textpilot.messaging.models import ShortLink
 from textpilot.profiles.models import ConsentEvent, ConsentStatus, Gender
 from textpilot.segments import facts as facts_module
-from textpilot.segments.field_types import (CODE_OPS, NUMBER_OPS, PRESENCE_OPS, TEXT_OPS, TIME_OPS, AnyRow, DaysSince, Field,
-                                            JsonProperty, LatestOrderValue, LocationWithin, OneRowPerProfile, OrderAggregate,
-                                            PhoneCountryCode, ProfileColumn, Unavailable, in_window, window_q)
+from textpilot.segments.field_types import (CODE_OPS, NUMBER_OPS, PRESENCE_OPS, TEXT_OPS, TIME_OPS, Field, Unavailable, in_window,
+                                            window_q)
+from textpilot.segments.profile_fields import JsonProperty, LocationWithin, PhoneCountryCode, ProfileColumn
+from textpilot.segments.row_fields import AnyRow, DaysSince, LatestOrderValue, OneRowPerProfile, OrderAggregate
 from textpilot.segments.json_sql import JsonArrayNotEmpty
 
 PROPERTY_PREFIX = "profile.properties."
