@@ -193,6 +193,9 @@ def test_property_and_field_names_with_junk():
     assert problems(root({"field": "profile.properties.a\u202eb", "op": "exists"})) == {
         "conditions[0].field": "is not a usable property name (letters, digits, space, _ - . :, up to 64)"}
     assert problems(root({"field": "profile.properties." + "k" * 65, "op": "exists"}))
+    huge = "orders.count" * 100_000
+    assert problems(root({"field": huge, "op": "gte", "value": 1})) == {"conditions[0].field": f"{huge[:80]!r} is not a field"}
+    assert list(problems(root({"event": huge, "op": "gte", "value": 1}))) == ["conditions[0].event"]
     checked = validate_definition(root({"field": "profile.properties.Größe", "op": "exists"}))
     assert checked.root.conditions[0].field.key == "Größe"
 

@@ -267,8 +267,9 @@ class _Walk:
         return True, None
 
     def condition(self, model: FieldCondition, loc: tuple):
-        junk = check.junk_in(model.field)
-        field = None if junk else field_named(model.field.strip())
+        too_long = len(model.field) > check.MAX_TEXT
+        junk = None if too_long else check.junk_in(model.field)
+        field = None if junk or too_long else field_named(model.field.strip())
         if field is None:
             self.problems.add((*loc, "field"), _unknown_field(model.field, junk))
             return None
@@ -301,9 +302,8 @@ class _Walk:
     def event(self, model: EventConditionModel, loc: tuple):
         from textpilot.events.service import EVENT_NAME_RE
 
-        junk = check.junk_in(model.event)
         name = model.event.strip()
-        if junk or not EVENT_NAME_RE.match(name):
+        if len(name) > check.MAX_TEXT or check.junk_in(name) or not EVENT_NAME_RE.match(name):
             self.problems.add((*loc, "event"), f"{model.event[:80]!r} is not an event name (lowercase letters, digits and _, "
                                                "like viewed_product)")
             return None
@@ -373,7 +373,7 @@ class _Walk:
 def _unknown_field(name: str, junk: str | None) -> str:
     if junk:
         return f"the field name {junk}"
-    close = difflib.get_close_matches(name, list(FIELDS), n=1)
+    close = difflib.get_close_matches(name[:100], list(FIELDS), n=1)
     hint = f"; did you mean {close[0]}?" if close else ""
     if name.startswith("profile.properties."):
         return "is not a usable property name (letters, digits, space, _ - . :, up to 64)"
