@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from definitions import SEGMENTS, definitions, event_conditions, field_conditions
+from definitions import FIELD_NAMES, SEGMENTS, definitions, event_conditions, field_conditions
 from population import NOW
 from textpilot.segments.compiler import segment_queryset
-from textpilot.segments.definition import validate_definition
+from textpilot.segments.definition import OPERATORS, DefinitionError, validate_definition
 from textpilot.segments.explain import explain
 from textpilot.segments.matcher import matches
 
@@ -109,3 +109,25 @@ def test_a_nested_four_level_segment_matches_a_share(population):
         {"field": "sms.subscribed_at", "op": "within_last_days", "value": 30},
     ]}
     assert 5 < len(assert_agree(population, vip_or_engaged)) < 50
+
+
+any_json = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**64), 2**64), st.floats(allow_nan=False, allow_infinity=False),
+              st.text(max_size=10), st.sampled_from(["Boston", "%", "_o", "\\", "b%o", "BOSTON", "2026-06-15", "30", "paid", "p1"])),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["lat", "lon", "radius_km", "x"]), children,
+                                                                      max_size=3),
+    max_leaves=6)
+registry_names = st.sampled_from(FIELD_NAMES + ["profile.properties.vip", "profile.properties.tags", "profile.properties.größe"])
+
+
+@settings(max_examples=EXAMPLES * 10, deadline=None, suppress_health_check=CHECKS)
+@given(name=registry_names, op=st.sampled_from(OPERATORS), value=any_json, negate=st.booleans())
+def test_any_value_is_refused_or_answered_alike(population, name, op, value, negate):
+    """Whatever value a client sends for a field: a DefinitionError, or an answer on which
+    the database and the matcher agree (LIKE wildcards, backslashes, huge integers, unicode)."""
+    data = {"version": 1, "negate": negate, "conditions": [{"field": name, "op": op, "value": value}]}
+    try:
+        validate_definition(data)
+    except DefinitionError:
+        return
+    assert_agree(population, data)
