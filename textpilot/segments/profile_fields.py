@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+import phonenumbers
 from django.db.models import Expression, F, Q, Value
 from django.db.models import lookups
 from django.db.models.functions import Cos, Sin
@@ -46,8 +47,6 @@ class PhoneCountryCode(Field):
     def clean(self, op, value):
         if op in PRESENCE_OPS:
             return _no_value(value)
-        import phonenumbers
-
         def one(item, what="value"):
             if isinstance(item, str) and item.strip().lstrip("+").isdigit():
                 item = int(item.strip().lstrip("+"))
@@ -70,8 +69,6 @@ class PhoneCountryCode(Field):
         return negate_q(Q(phone__isnull=False) & match, negated)
 
     def seen(self, cond, facts):
-        import phonenumbers
-
         phone = facts.need("profile").get("phone") or ""
         for length in (1, 2, 3):
             digits = phone[1:1 + length]
