@@ -230,4 +230,4 @@ def test_days_since_last_order_is_bounded_like_any_window(store):
 
     with pytest.raises(DefinitionError) as caught:
         validate_definition(root({"field": "orders.days_since_last", "op": "gte", "value": 10**9}))
-    assert caught.value.errors[0]["message"] == "value must be between 0 and 36,500"
+    assert caught.value.problems[0]["message"] == "value must be between 0 and 36,500"

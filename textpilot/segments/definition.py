@@ -120,18 +120,19 @@ def definition_json_schema() -> dict:
 # --- errors ------------------------------------------------------------------------------
 
 class DefinitionError(FieldError):
-    """An invalid definition: `errors` lists each problem with its path and plain words."""
+    """An invalid definition: `problems` lists each with its path and plain words. (`errors`
+    is DomainError's: this one error, for the field `definition`.)"""
 
     def __init__(self, errors: list[dict]):
-        self.errors = errors[:MAX_ERRORS]
-        first = self.errors[0]
+        self.problems = errors[:MAX_ERRORS]
+        first = self.problems[0]
         where = f"{first['path']}: " if first["path"] else ""
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(f"{where}{first['message']}{more}", field="definition")
 
     def as_detail(self, prefix: tuple = ("body", "definition")) -> list[dict]:
         return [{"loc": [*prefix, *error["loc"]], "msg": error["message"], "type": "segment_definition"}
-                for error in self.errors]
+                for error in self.problems]
 
 
 def _path(loc: tuple) -> str:
