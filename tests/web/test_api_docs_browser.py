@@ -9,8 +9,6 @@ import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-pytestmark = pytest.mark.browser
-
 
 def test_docs_page_references_nothing_outside_the_app(client):
     html = client.get("/api/v1/docs").content.decode()
@@ -32,6 +30,7 @@ def test_openapi_document_has_no_repeated_key(client):
     assert not repeated, repeated
 
 
+@pytest.mark.browser
 def test_docs_render_their_operations_with_no_network(live_server, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     refused = []
