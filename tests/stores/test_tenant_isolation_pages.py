@@ -139,6 +139,7 @@ PAGES: dict[str, Page] = {
     "imports:progress": Page(args=lambda w: {"import_id": w.import_waiting.pk}),
     "imports:retry": Page(args=lambda w: {"import_id": w.import_waiting.pk}, get=False, post=no_data),
     "imports:rejected": Page(args=lambda w: {"import_id": w.import_done.pk}, own=False),
+    "imports:discard": Page(args=lambda w: {"import_id": w.import_waiting.pk}, get=False, post=no_data),
 }
 
 
