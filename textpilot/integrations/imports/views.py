@@ -13,6 +13,7 @@ from textpilot.common.dashboard import dashboard_view, is_owner, page, require_o
 
 ACTIVE_NAV = "profiles"
 LIST_LIMIT = 50
+SAMPLE_ROWS = 3  # rows of the file shown side by side in the preview
 
 
 def _job_or_404(request, import_id: int) -> ImportJob:
@@ -63,8 +64,18 @@ def _mapping_page(request, job, mapping, status=200, error=None, template="impor
     columns = [
         {"index": index, "name": column, "target": mapping.get(column, "skip")} for index, column in enumerate(job.columns)
     ]
+    # The preview turned sideways: one line per column of the file with its first rows' values,
+    # so a file of any width fits the page; the problems of all previewed rows are listed below it.
+    samples = rows[:SAMPLE_ROWS]
+    preview_columns = [
+        {"name": column, "target_label": samples[0]["cells"][index]["target_label"] if samples else "",
+         "cells": [row["cells"][index] for row in samples]}
+        for index, column in enumerate(job.columns)
+    ]
     return page(request, template, ACTIVE_NAV, status=status, job=job, columns=columns, targets=service.TARGETS,
-                rows=rows, mapping_error=error, can_discard=is_owner(request))
+                rows=rows, samples=samples, preview_columns=preview_columns,
+                problems=[{"row": row["row"], **problem} for row in rows for problem in row["errors"]], mapping_error=error,
+                can_discard=is_owner(request))
 
 
 @require_POST
