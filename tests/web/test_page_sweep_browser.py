@@ -133,7 +133,7 @@ AUDIT = """(desktop) => {
   const problems = [];
   const visible = (el) => el.offsetParent !== null || getComputedStyle(el).position === 'fixed';
   const name = (el) => {
-    const section = el.closest('section, .panel, form, table') || el;
+    const section = el.closest('section, .panel, form') || el;
     const heading = section.querySelector('h1, h2, caption, label, legend');
     const what = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.classList.length ? '.' + [...el.classList].join('.') : '');
     return heading ? `${what} ("${heading.textContent.trim().slice(0, 40)}")` : what;
@@ -310,3 +310,27 @@ def test_every_dashboard_page_fits_and_explains_itself(live_server, swept_store,
                 page.screenshot(path=str(shot), full_page=True)
         context.close()
     assert not problems, f"{len(problems)} problems (screenshots in {SHOTS}):\n" + "\n".join(problems)
+
+
+BROKEN_PAGE = """<html><body><main style="width: 600px">
+  <section class="panel"><div class="panel-head"><h2>Orders</h2></div>
+    <table><thead><tr><th>Order</th></tr></thead><tbody></tbody></table></section>
+  <section class="panel"><div class="panel-head"><h2>Nothing</h2></div></section>
+  <section class="panel"><div class="panel-head"><h2>Wide</h2></div>
+    <div class="table-wrap" style="overflow-x: auto"><table style="width: 900px"><tbody><tr><td>x</td></tr></tbody></table></div></section>
+  <form style="width: 800px"><input style="width: 780px"></form>
+  <ul></ul><p class="empty-note"> </p><dl><dd>["vip", "hiking"]</dd><dd>None</dd></dl>
+</main></body></html>"""
+
+
+@pytest.mark.browser
+def test_the_audit_finds_what_it_looks_for(browser):
+    """The sweep's checks fire on a page that breaks each rule (else a clean sweep proves nothing)."""
+    page = browser.new_page(viewport={"width": 700, "height": 600})
+    page.set_content(BROKEN_PAGE)
+    found = "\n".join(page.evaluate(AUDIT, True))
+    for expected in ('table ("Orders") has an empty body', 'section.panel ("Nothing") shows nothing under its heading',
+                     'table ("Wide") needs sideways scrolling', "form sticks out of the page column", "is an empty list",
+                     "an empty .empty-note", 'a raw value "["vip", "hiking"]"', 'a raw value "None"'):
+        assert expected in found, (expected, found)
+    assert "needs sideways scrolling" not in "\n".join(page.evaluate(AUDIT, False))  # allowed on a phone
