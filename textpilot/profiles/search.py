@@ -10,7 +10,9 @@ UPPER(email), UPPER(external_id) and phone (`profile_search_*_trgm`, profiles mi
 0009, extension pg_trgm) — exactly the expressions Django's `icontains` and `contains`
 compile to — so a word of three or more characters is answered by bitmap index scans
 (an OR across the fields, an AND across the words) instead of reading every profile of every
-store; shorter words fall back to a scan, which they would need anyway. SQLite has no substring index: a single-machine store scans its own
+store; shorter words fall back to a scan, which they would need anyway. Their cost, measured
+on 200,000 demo profiles: 8 s to build the five after a bulk load (seed_demo drops and
+rebuilds them) and 32 MB beside a 56 MB table; rows written later go to GIN's pending list. SQLite has no substring index: a single-machine store scans its own
 profiles, which at its size (tens of thousands) takes milliseconds.
 """
 import re
