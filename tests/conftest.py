@@ -1,6 +1,8 @@
 """Fixtures shared by every test. The same suite runs on SQLite and on PostgreSQL: the
 database is whatever DATABASE_URL names (`make test` runs it once for each)."""
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -191,3 +193,28 @@ def hook_log(django_capture_on_commit_callbacks):
     yield log
     for hook, listener in listeners.items():
         hook.disconnect(listener)
+
+
+# --- a Shopify Admin API that refuses every token (tenant worlds, the page sweep) ---------
+
+class _Refuses(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.send_response(401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def refusing_shopify():
+    """A Shopify Admin API on 127.0.0.1 that refuses every token: a backfill a probe starts
+    fails at once instead of retrying an unreachable shop for a minute."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refuses)
+    thread = threading.Thread(target=server.serve_forever, name="refusing-shopify", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)

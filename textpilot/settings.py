@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # django-ninja as an app only for its templates and static files: the API docs page then
+    # serves the Swagger UI that ships in the pinned package (ninja/static/ninja/), not a CDN's.
+    "ninja",
     "huey.contrib.djhuey",
     "textpilot.stores",
     "textpilot.profiles",

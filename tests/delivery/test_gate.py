@@ -189,10 +189,14 @@ def test_france_no_public_holidays_and_8_to_22():
 def test_country_allowlist():
     refused = decide(now=NOON_NY, kind="transactional", phone=BERLIN_PHONE)
     assert refused.action == SUPPRESS and refused.rule == "country"
-    assert refused.reason == "not sent: DE is not one of the store's allowed countries (US)"
+    assert refused.reason == ("not sent: the number is in Germany (DE), and the store only texts numbers in "
+                              "United States (US); add DE to its allowed countries to text it")
     assert decide(now=NOON_NY, kind="transactional", phone=BERLIN_PHONE, allowed_countries=frozenset({"US", "DE"})).action == SEND
     assert decide(now=NOON_NY, kind="transactional", allowed_countries=frozenset({"DE"})).action == SUPPRESS
-    assert "country (unknown)" in decide(now=NOON_NY, kind="transactional", phone=NO_ZONE_PHONE).reason
+    assert "the number's country is unknown" in decide(now=NOON_NY, kind="transactional", phone=NO_ZONE_PHONE).reason
+    many = decide(now=NOON_NY, kind="transactional", phone=BERLIN_PHONE,
+                  allowed_countries=frozenset({"US", "CA", "GB", "FR", "ES", "MX"}))
+    assert "numbers in Canada (CA), Spain (ES), France (FR), United Kingdom (GB) and 2 more;" in many.reason
 
 
 def test_daily_spend_cap_defers_to_the_stores_next_midnight():

@@ -119,7 +119,9 @@ def test_phones_are_valid_unique_e164_and_profiles_look_real(demo):
     assert len(emails) > len(rows) / 2 and len(set(emails)) == len(emails)
     assert all(email.endswith((".example.com", "@example.com", "@example.net", "@example.org")) for email in emails)
     assert {"US", "CA", "GB", "AU", "DE", "FR", "KR", "AE"} <= {row["country"] for row in rows}
-    assert {"popup", "keyword", "checkout", "import", "social"} <= {row["source"] for row in rows}
+    # Only ways to sign up that textpilot has today: the store's own web forms reporting consent
+    # through the API (popup, checkout box) and a CSV import; no keyword sign-ups (JOIN does nothing yet).
+    assert {row["source"] for row in rows} == {"popup", "checkout", "import"}
     assert {"female", "male"} <= {row["gender"] for row in rows}
     created = Profile.objects.filter(store=demo).order_by("created_at").values_list("created_at", flat=True)
     assert created.last() - created.first() > timedelta(days=600)
@@ -189,8 +191,12 @@ def test_sms_status_is_the_newest_consent_event(demo):
         assert event.source
         if event.status == "subscribed":
             assert event.consent_text and "STOP" in event.consent_text
-        if event.source == "keyword":
-            assert event.keyword
+        # The one keyword textpilot answers with a subscription is START (after a STOP), never JOIN.
+        assert event.source in ("popup", "checkout", "import", "inbound_keyword", "inbound_reply", "staff"), event.source
+        if event.keyword:  # only on what a customer texted in (STOP, START, "please stop texting me")
+            assert event.source in ("inbound_keyword", "inbound_reply"), (event.source, event.keyword)
+        if event.status == "subscribed" and event.source == "inbound_keyword":
+            assert event.keyword == "START"
         if event.status == "unsubscribed":
             assert event.source in ("inbound_keyword", "inbound_reply", "staff") and event.basis == "observed"
             assert event.keyword or event.source == "staff"
@@ -198,6 +204,26 @@ def test_sms_status_is_the_newest_consent_event(demo):
             assert event.basis == "evidenced"
         if event.source in ("popup", "checkout"):
             assert event.ip_address and event.user_agent
+
+
+def test_every_demo_subscriber_can_be_texted_from_the_demo_store(demo):
+    """The demo's list is international (8 countries): the store allows exactly those
+    countries, so no subscriber is one the gate would refuse for their country."""
+    from textpilot.common.phones import phone_region
+    from textpilot.delivery import service as delivery
+
+    allowed = delivery.compliance_settings(demo).allowed_countries
+    assert allowed == sorted(country.code for country in catalog.COUNTRIES)
+    phones = Profile.objects.filter(store=demo, sms_status="subscribed").values_list("phone", flat=True)
+    assert phones and not [phone for phone in phones if phone_region(phone) not in allowed]
+
+
+def test_a_store_owner_choice_of_allowed_countries_survives_a_reseed(demo):
+    from textpilot.delivery import service as delivery
+
+    delivery.update_compliance_settings(demo, allowed_countries=["US"])
+    seed("--reset")
+    assert delivery.compliance_settings(demo).allowed_countries == ["US"]
 
 
 def test_orders_checkouts_and_events_are_consistent(demo):

@@ -315,7 +315,7 @@ def test_every_store_owned_model_is_covered():
         "store-owned models with no tenant-isolation check: " + ", ".join(missing)
         + ". Add each to MODELS in tests/stores/test_tenant_isolation_models.py with the API/page/public probes or a "
           "service check (SERVICES) that proves store A can't reach store B's rows, and give it a row in "
-          "tests/stores/tenant_world.py build_world.")
+          "tests/tenant_world.py build_world.")
     assert not MODELS.keys() - models, f"MODELS names models that are gone: {sorted(MODELS.keys() - models)}"
     unknown = {model: sorted(set(checks) - known_checks()) for model, checks in MODELS.items() if set(checks) - known_checks()}
     assert not unknown, f"MODELS cites checks that do not exist: {unknown}"

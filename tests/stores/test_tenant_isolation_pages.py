@@ -17,9 +17,10 @@ from collections.abc import Callable
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import URLResolver, get_resolver, reverse
+from django.urls import reverse
 from tenant_world import PHONE, World, assert_unchanged, snapshot
 from test_tenant_isolation_public import PUBLIC
+from url_catalog import url_names
 
 REFUSED = (403, 404, 405)
 # URLs that show or change no store's data, or are not the store dashboard at all.
@@ -148,24 +149,8 @@ PAGES: dict[str, Page] = {
     "imports:progress": Page(args=lambda w: {"import_id": w.import_waiting.pk}),
     "imports:retry": Page(args=lambda w: {"import_id": w.import_waiting.pk}, get=False, post=no_data),
     "imports:rejected": Page(args=lambda w: {"import_id": w.import_done.pk}, own=False),
+    "imports:discard": Page(args=lambda w: {"import_id": w.import_waiting.pk}, get=False, post=no_data),
 }
-
-
-def url_names() -> dict[str, str]:
-    """{URL name (namespace:name): route} of every URL the site serves."""
-    found: dict[str, str] = {}
-
-    def walk(patterns, prefix: str, namespace: str | None):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                inner = ":".join(n for n in (namespace, pattern.namespace) if n) or None
-                walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
-            else:
-                name = ":".join(n for n in (namespace, pattern.name) if n) if pattern.name else f"{namespace}:<unnamed>"
-                found.setdefault(name, prefix + str(pattern.pattern))
-
-    walk(get_resolver().url_patterns, "/", None)
-    return found
 
 
 def test_every_url_has_a_probe():

@@ -77,7 +77,8 @@ def test_dashboard_in_a_browser(live_server, demo_store, browser):
     assert box["width"] > 400 and box["height"] > 150
     assert page.evaluate("window.Chart.getChart(document.getElementById('orders-chart')).data.datasets.length") == 2
     assert "Klaus" not in page.content() and "#B-9001" not in page.content()
-    assert page.locator(".status-badge").count() == 1
+    assert page.locator(".status-badge").count() == 2  # the worker, and the texts waiting to go
+    assert page.locator("[data-queued-texts]").inner_text() == "0 texts queued"
     # Nothing sticks out of the page sideways.
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     page.screenshot(path=str(ARTIFACTS / "dashboard-home.png"), full_page=True)

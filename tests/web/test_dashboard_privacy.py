@@ -47,3 +47,22 @@ def test_erase_needs_post_and_same_store(owner_client, other_store):
     assert owner_client.post(reverse("web:profile_erase", args=[theirs.pk])).status_code == 404
     assert owner_client.get(reverse("web:profile_export", args=[theirs.pk])).status_code == 404
     assert Profile.objects.get(pk=theirs.pk).phone == "+4915123456789"
+
+
+@pytest.mark.parametrize("number_removed_first", [False, True])
+def test_an_erased_profile_shows_that_it_is_erased_not_a_consent_status(owner_client, store, ann, number_removed_first):
+    """Its consent no longer reaches anyone: the page says "Erased", never "Subscribed" (also
+    when the number had been removed before the erase and the SMS status stayed)."""
+    import re
+
+    from textpilot.profiles import privacy
+
+    if number_removed_first:
+        profiles.update_profile(store, ann.pk, phone=None)
+    privacy.erase_profile(store, ann)
+    html = owner_client.get(reverse("web:profile", args=[ann.pk])).content.decode()
+    head = html[html.index("<h1"):html.index("</h1>")]
+    assert re.search(r'<span class="pill pill-muted"[^>]*>Erased</span>', head), head
+    assert "Subscribed" not in head and "Unsubscribed" not in head
+    assert f"Erased profile {ann.pk}" in head  # not "visitor N"
+    assert "Personal data erased" in html

@@ -60,6 +60,16 @@ def _parsed_region(e164: str) -> str:
         return ""
 
 
+@lru_cache(maxsize=512)
+def region_name(code: str) -> str:
+    """The English name of a country ("Germany" for "DE"), from phonenumbers' data; the code
+    itself when phonenumbers doesn't know it."""
+    from phonenumbers import geocoder
+
+    example = phonenumbers.example_number((code or "").upper())
+    return (geocoder.country_name_for_number(example, "en") if example else "") or code
+
+
 @lru_cache(maxsize=65536)
 def phone_timezones(e164: str) -> tuple[str, ...]:
     """Time zones the number may be in (several for big countries); () if unknown."""

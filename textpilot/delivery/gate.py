@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from textpilot.delivery import sending_rules
-from textpilot.common.phones import phone_region, phone_timezones
+from textpilot.common.phones import phone_region, phone_timezones, region_name
 
 SEND, DEFER, SUPPRESS = "send", "defer", "suppress"
 STORE_WINDOW = "store"  # the jurisdiction part of the rule name when the store's own window held a text
@@ -86,9 +86,7 @@ def decide(*, kind: str, origin: str, cost: Decimal | None, recipient: Recipient
     country = phone_region(recipient.phone)
     allowed = rules.allowed_countries or frozenset({rules.store_country})
     if not keyword_reply and country not in allowed:
-        what = country or "the number's country (unknown)"
-        return Decision(SUPPRESS, f"not sent: {what} is not one of the store's allowed countries ({', '.join(sorted(allowed))})",
-                        rule="country")
+        return Decision(SUPPRESS, _country_words(country, allowed), rule="country")
     if not keyword_reply and rules.daily_spend_cap is not None and cost is not None:
         if history.store_spend_today + cost > rules.daily_spend_cap:
             until = local_day_start(now, rules.store_timezone, days_ahead=1)
@@ -115,6 +113,17 @@ def decide(*, kind: str, origin: str, cost: Decimal | None, recipient: Recipient
         rule, zone, because = _what_holds(now, allowed_at, hours)
         return Decision(DEFER, f"{_held_until(allowed_at, zone, now)} ({because})", allowed_at, f"quiet_hours:{rule}")
     return Decision(SEND)
+
+
+def _country_words(country: str, allowed: frozenset[str]) -> str:
+    """"not sent: the number is in Germany (DE), and the store only texts numbers in United
+    States (US); add DE to its allowed countries to text it"."""
+    named = [f"{region_name(code)} ({code})" for code in sorted(allowed)]
+    listed = ", ".join(named) if len(named) <= 5 else f"{', '.join(named[:4])} and {len(named) - 4} more"
+    if not country:
+        return f"not sent: the number's country is unknown, and the store only texts numbers in {listed}"
+    return (f"not sent: the number is in {region_name(country)} ({country}), and the store only texts numbers in "
+            f"{listed}; add {country} to its allowed countries to text it")
 
 
 def sending_hours(recipient: Recipient, rules: Rules, country: str | None = None) -> Hours:

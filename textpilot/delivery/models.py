@@ -220,11 +220,22 @@ def _default_allowed_countries() -> list:
     return []
 
 
+# Callables, not time constants: Django's system check warns (fields.W161) about a fixed
+# time default within seconds of the clock, i.e. in every process started around 21:00 or
+# 08:00 UTC. The store's default sending window is 08:00-21:00 (docs/sending-rules.md).
+def default_quiet_hours_start() -> datetime.time:
+    return datetime.time(21, 0)
+
+
+def default_quiet_hours_end() -> datetime.time:
+    return datetime.time(8, 0)
+
+
 class ComplianceSettings(StoreOwned):
     """Per-store rules the gate enforces; defaults follow COMPLIANCE.md."""
 
-    quiet_hours_start = models.TimeField(default=datetime.time(21, 0), help_text="marketing stops at this local time")
-    quiet_hours_end = models.TimeField(default=datetime.time(8, 0), help_text="marketing may start again at this local time")
+    quiet_hours_start = models.TimeField(default=default_quiet_hours_start, help_text="marketing stops at this local time")
+    quiet_hours_end = models.TimeField(default=default_quiet_hours_end, help_text="marketing may start again at this local time")
     smart_sending_hours = models.PositiveSmallIntegerField(default=16, help_text="0 turns smart sending off")
     # A sending window whose end is before its start runs past midnight; only when asked for.
     overnight_window = models.BooleanField(default=False)

@@ -33,6 +33,14 @@ class TimelineEntry:
     ignored: bool = False  # a receipt that came late or repeated a known status
 
 
+def queued_texts(store: Store) -> int:
+    """How many of the store's texts wait in the queue (held, scheduled or due). Counted
+    through the dispatcher's own index (sender, status, …): a queued text always has a sender
+    of its store (composer refuses one without), so only queued rows are read."""
+    senders = Sender.objects.filter(store=store).values("pk")
+    return Message.objects.filter(store=store, sender__in=senders, status=Status.QUEUED).count()
+
+
 def message_history(store: Store, message: Message) -> tuple[list[TimelineEntry], list[DeliveryAttempt]]:
     """The status timeline of a message (created, each provider call, each receipt) and its
     provider calls."""

@@ -81,6 +81,25 @@ def local_times(store: Store, recipient: gate.Recipient, moment: dt.datetime | N
     return [LocalTime(zone, moment.astimezone(zoneinfo.ZoneInfo(zone))) for zone in zones]
 
 
+@dataclasses.dataclass(frozen=True)
+class Waiting:
+    """Why a queued text the gate did not hold has not left yet: "scheduled" (the caller
+    asked for later), "retrying" (after a temporary provider error) or "due" (now)."""
+
+    state: str
+    at: dt.datetime | None  # when it goes; None when due now
+
+
+def waiting(message: Message, now: dt.datetime | None = None) -> Waiting | None:
+    """For a queued text that is not held by the gate (None otherwise)."""
+    if message.status != Status.QUEUED or held_until(message) is not None:
+        return None
+    now = now or _now()
+    if message.send_after is not None and message.send_after > now:
+        return Waiting("retrying" if message.attempts else "scheduled", message.send_after)
+    return Waiting("due", None)
+
+
 def held_until(message: Message) -> dt.datetime | None:
     """When a queued text that the gate held back may go (None: it is not held)."""
     if message.status != Status.QUEUED or not message.hold_rule:

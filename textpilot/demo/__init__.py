@@ -28,6 +28,11 @@ Decisions worth knowing:
   numbers must be valid mobiles for the product to accept them, so they are real-looking —
   the demo store has no sender number. `--reset` deletes only a store whose every profile
   has an external id `demo-…` (deleting profiles deletes their consent evidence).
+* The demo claims only what textpilot does: sign-ups come from the store's own web forms
+  (reported through the API with their disclosure, IP and user agent) and a CSV import, never
+  a keyword ("text JOIN", which textpilot does not answer yet); and the store allows the
+  countries its customers are in (`seed.ensure_demo_countries`), so every subscriber can be
+  texted.
 * Measured figures (1M profiles / 2M orders / 20M events on PostgreSQL) are in
   `bench/RESULTS.md` (`python bench/run.py seed_demo --full`).
 """

@@ -196,9 +196,11 @@ PRODUCTS: tuple[tuple[str, int, str], ...] = (
 
 ACTIVITIES = ("hiking", "camping", "trail running", "climbing", "backpacking", "kayaking", "fishing", "skiing")
 
-PROFILE_SOURCES = (("popup", 0.45), ("checkout", 0.20), ("keyword", 0.15), ("import", 0.12), ("social", 0.08))
-KEYWORDS = {"en": ("JOIN", "Join", "join", "VIP", "HIKE", "GEAR"), "fr": ("JOIN", "VIP"), "de": ("JOIN", "VIP"),
-            "es": ("JOIN", "UNIRSE"), "ko": ("가입", "JOIN"), "ar": ("اشترك", "JOIN")}
+# Where people signed up, limited to what textpilot can record today: the store's own web
+# forms (a popup, the checkout box) reporting consent with its evidence through the API, and a
+# CSV import from a previous provider. No keyword sign-ups ("text JOIN"): textpilot answers no
+# JOIN yet, so the demo must not claim them (START after a STOP is real and stays).
+PROFILE_SOURCES = (("popup", 0.55), ("checkout", 0.30), ("import", 0.15))
 STOP_WORDS = ("STOP", "STOP", "Stop", "stop", "UNSUBSCRIBE", "STOPALL")
 
 DISCOUNT_CODES = (("WELCOME10", 10), ("SUMMER15", 15), ("WINBACK20", 20), ("TRAIL10", 10), ("VIP25", 25))
@@ -234,13 +236,8 @@ def consent_texts(brand: str) -> dict[str, str]:
             f"Text me with news and offers. By checking this box, you agree to receive recurring automated "
             f"marketing text messages from {brand} at the number provided. Consent is not a condition of purchase. {terms}"
         ),
-        "keyword": (
-            f"{brand}: Thanks for joining! You agreed to receive recurring automated marketing texts at this number. "
-            f"Consent is not a condition of purchase. {terms}"
-        ),
-        "social": (
-            f"Send this text to sign up for recurring automated marketing texts from {brand}. "
-            f"Consent is not a condition of purchase. {terms}"
+        "start": (  # what the customer is told after texting START (the store's START reply)
+            f"{brand}: You are subscribed again to recurring automated marketing texts at this number. {terms}"
         ),
         "import": (
             f"Imported from the previous SMS provider of {brand}; consent was collected with the disclosure: "

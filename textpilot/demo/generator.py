@@ -319,34 +319,28 @@ class DemoGenerator:
         city = rng.choice(country.cities)
         source = self.sources.pick(rng)
         has_phone = source != "import" or rand() < 0.85
-        has_email = not has_phone or source in ("checkout", "import") or rand() < {"popup": 0.8, "keyword": 0.3, "social": 0.25}[source]
+        has_email = not has_phone or source in ("checkout", "import") or rand() < 0.8
         phone = self.phones.next(country.code, city.area_code) if has_phone else None
         email = f"{first[1]}.{last[1]}{i + 1}@{country.email_domains[i % len(country.email_domains)]}" if has_email else None
         props = {"favorite_activity": catalog.ACTIVITIES[randrange(len(catalog.ACTIVITIES))], "email_marketing": rand() < 0.6}
-        keyword = ""
-        if source == "keyword":
-            choices = catalog.KEYWORDS.get(language, catalog.KEYWORDS["en"])
-            keyword = props["signup_keyword"] = choices[randrange(len(choices))]
-        if source == "social":
-            props["signup_channel"] = ("instagram", "tiktok", "facebook")[randrange(3)]
 
         # Consent evidence; the profile's current status is the newest event.
         sms_status, sms_status_at, opted_out_at = "never", None, None
         if has_phone and rand() < 0.86:
             t = created + randrange(5, 180)
-            web = source in ("popup", "checkout", "social")
+            web = source in ("popup", "checkout")
             ip = (catalog.IPV4_PREFIXES[randrange(3)] + str(randrange(1, 255))) if web and rand() < 0.9 else (
                 f"{catalog.IPV6_PREFIX}{randrange(1, 0xffff):x}" if web else None)
             agent = catalog.USER_AGENTS[randrange(len(catalog.USER_AGENTS))] if web else ""
             consent_source = source
-            if rand() < 0.03 and source in ("popup", "social"):
+            if rand() < 0.03 and source == "popup":
                 status = "pending"  # double opt-in never confirmed
             else:
                 status = "subscribed"
-            # How textpilot knows (profiles/consent.py): a keyword texted in is observed, a web
-            # form with its IP and agent is evidence, an imported list is only reported.
-            basis = "observed" if source == "keyword" else "evidenced" if ip and agent else "reported"
-            ch.consents.append((store_id, pid, "sms", status, phone, consent_source, keyword, ip, agent,
+            # How textpilot knows (profiles/consent.py): a web form with its IP and agent is
+            # evidence, an imported list is only reported.
+            basis = "evidenced" if ip and agent else "reported"
+            ch.consents.append((store_id, pid, "sms", status, phone, consent_source, "", ip, agent,
                                 self.consent_text[consent_source], ts(t), ts(t), basis))
             sms_status, sms_status_at = status, t
             if status == "subscribed" and rand() < 0.12 and t + DAY < now - HOUR:
@@ -358,7 +352,7 @@ class DemoGenerator:
                 if rand() < 0.1 and t + DAY < now - HOUR:
                     t = randrange(t + DAY, now - HOUR)
                     ch.consents.append((store_id, pid, "sms", "subscribed", phone, "inbound_keyword", "START", None, "",
-                                        self.consent_text["keyword"], ts(t), ts(t), "observed"))
+                                        self.consent_text["start"], ts(t), ts(t), "observed"))
                     sms_status, sms_status_at, opted_out_at = "subscribed", t, None
         self.counts[sms_status] += 1
         subscribed = sms_status == "subscribed"

@@ -181,6 +181,17 @@ def ensure_demo_sender(store: Store) -> None:
                                options={"latency_ms": 50, "dlr_delay_s": 2.0}, is_default=True)
 
 
+def ensure_demo_countries(store: Store) -> None:
+    """The demo's customers live in the catalog's 8 countries (English, French, German, Korean,
+    Arabic and Spanish speakers: it shows Unicode texts, local quiet hours and country rules).
+    A store texts only its allowed countries, by default its own: the demo store allows the
+    countries its list is in, or 56% of its subscribers could never be texted. Only while the
+    setting is the default: an owner's own choice survives a reseed."""
+    settings = delivery.compliance_settings(store)
+    if not settings.allowed_countries:
+        delivery.update_compliance_settings(store, allowed_countries=[country.code for country in catalog.COUNTRIES])
+
+
 def _models_to_clear() -> list:
     """Every model whose rows hang off this store's profiles or products, children first."""
     order, seen = [], set()
@@ -267,6 +278,7 @@ def seed_demo(
         owner = stores.ensure_user(user, password, store, Membership.Role.OWNER)
         say(f"user {user} is owner of {store.slug!r}")
     ensure_demo_sender(store)
+    ensure_demo_countries(store)
     if not reset and Profile.objects.filter(store=store).exists():
         result.skipped = True
         return result

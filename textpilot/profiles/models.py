@@ -76,6 +76,8 @@ class Profile(StoreOwnedIndexedByComposite):
 
     @property
     def display_name(self) -> str:
+        if self.erased_at is not None:
+            return f"Erased profile {self.pk}"
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.phone or self.email or self.external_id or f"visitor {self.pk}"
 

@@ -17,6 +17,7 @@ from textpilot.common import privacy as privacy_registry
 from textpilot.common.errors import Conflict, FieldError, NotFound
 from textpilot.profiles import consent as consent_rules
 from textpilot.profiles import identifiers as identifier_history
+from textpilot.profiles import search
 from textpilot.profiles.models import ConsentBasis, ConsentEvent, ConsentStatus, Gender, Profile
 from textpilot.common.phones import normalize_phone, phone_region
 from textpilot.stores.models import Store
@@ -198,15 +199,12 @@ def known_profiles(store: Store) -> QuerySet[Profile]:
 
 
 def search_profiles(store: Store, query: str = "", include_visitors: bool = False) -> QuerySet[Profile]:
-    """Profiles of `store`, newest first, optionally matching a phone, email or name fragment.
+    """Profiles of `store`, newest first, optionally matching what a person typed: every word
+    in a name, the email or the external id, or a phone number's digits (profiles/search.py).
     Anonymous storefront visitors are left out unless asked for."""
     profiles = live_profiles(store) if include_visitors else known_profiles(store)
-    query = (query or "").strip()
-    if query:
-        digits = re.sub(r"\D", "", query)
-        match = Q(email__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
-        if len(digits) >= 3:
-            match |= Q(phone__contains=digits)
+    match = search.profile_match(query or "")
+    if match is not None:
         profiles = profiles.filter(match)
     return profiles.order_by("-created_at", "-id")
 

@@ -1,10 +1,13 @@
 """The messages log (filters, counts per status, pages) and one message's detail."""
 from django.core.paginator import Paginator
 from django.http import Http404
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from textpilot.common import queue_status
 from textpilot.common.errors import NotFound
 from textpilot.delivery import queries, sendability, service
+from textpilot.delivery.claims import MAX_ATTEMPTS
 from textpilot.delivery.forms import MessageFilterForm
 from textpilot.delivery.models import Status
 from textpilot.delivery.views.common import is_htmx_partial
@@ -47,5 +50,10 @@ def message_detail(request, message_id: int):
     timeline, attempts = queries.message_history(request.store, message)
     # A queued text the gate held back says until when (in the recipient's zones) and by which rule.
     held_until = sendability.held_until(message)
+    # Otherwise a queued text says when it goes: scheduled, retrying, or due (and whether a dispatcher runs).
+    waiting = sendability.waiting(message)
+    dispatcher_alive = queue_status.describe().get("dispatcher_alive") if waiting and waiting.state == "due" else None
     return page(request, "delivery/message_detail.html", NAV, message=message, timeline=timeline, attempts=attempts,
-                held_until=held_until, held_local=sendability.held_until_local(request.store, message))
+                held_until=held_until, held_local=sendability.held_until_local(request.store, message),
+                held_passed=held_until is not None and held_until <= timezone.now(),
+                waiting=waiting, dispatcher_alive=dispatcher_alive, max_attempts=MAX_ATTEMPTS)

@@ -26,7 +26,8 @@ from textpilot.profiles import bulk
 from textpilot.stores.models import Store
 
 __all__ = [
-    "TARGETS", "check_declared_size", "create_import", "get_import", "import_limit_text", "list_imports", "preview",
+    "TARGETS", "check_declared_size", "create_import", "discard_import", "get_import", "import_limit_text", "list_imports",
+    "preview",
     "progress_percent", "rejected_file", "retry_import", "run_import", "stalled_import_ids", "start_import",
 ]
 
@@ -113,6 +114,22 @@ def retry_import(store: Store, job_id: int) -> ImportJob:
     ImportJob.objects.filter(store=store, pk=job.pk, status=ImportJob.Status.FAILED).update(status=ImportJob.Status.QUEUED)
     enqueue_on_commit("imports.run_csv_import", job.pk)
     job.refresh_from_db()
+    return job
+
+
+def discard_import(store: Store, job_id: int) -> ImportJob:
+    """Delete an upload that was never started, with its stored file: nothing was imported
+    from it, so nothing else points at it. An import that ran stays (its report is the record
+    of what it changed)."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(store=store, pk=job_id).first()
+        if job is None:
+            raise NotFound(f"no import {job_id} in this store", field="import_id")
+        if job.status != ImportJob.Status.UPLOADED:
+            raise Conflict("only an upload that was never started can be discarded", field="import_id")
+        job.delete()
+        path = Path(job.file_path)
+        transaction.on_commit(lambda: path.unlink(missing_ok=True))
     return job
 
 

@@ -11,5 +11,6 @@ urlpatterns = [
     path("<int:import_id>/mapping/", import_views.import_mapping, name="mapping"),
     path("<int:import_id>/progress/", import_views.import_progress, name="progress"),
     path("<int:import_id>/retry/", import_views.import_retry, name="retry"),
+    path("<int:import_id>/discard/", import_views.import_discard, name="discard"),
     path("<int:import_id>/rejected.csv", import_views.import_rejected, name="rejected"),
 ]

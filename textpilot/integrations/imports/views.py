@@ -1,5 +1,6 @@
 """Dashboard pages of the CSV import: list + upload, mapping with a live preview, progress
-and the validation report. Every page is scoped to the current store."""
+and the validation report, and discarding an upload that was never started (owners). Every
+page is scoped to the current store."""
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
@@ -8,10 +9,11 @@ from django.views.decorators.http import require_GET, require_POST
 from textpilot.common.errors import DomainError, FieldError, NotFound
 from textpilot.integrations.imports import service
 from textpilot.integrations.imports.models import ImportJob
-from textpilot.common.dashboard import dashboard_view, page
+from textpilot.common.dashboard import dashboard_view, is_owner, page, require_owner
 
 ACTIVE_NAV = "profiles"
 LIST_LIMIT = 50
+SAMPLE_ROWS = 3  # rows of the file shown side by side in the preview
 
 
 def _job_or_404(request, import_id: int) -> ImportJob:
@@ -42,7 +44,7 @@ def import_list(request):
             return redirect("imports:detail", job.pk)
     jobs = list(service.list_imports(request.store)[:LIST_LIMIT])
     return page(request, "imports/import_list.html", ACTIVE_NAV, status=status, jobs=jobs, upload_error=error,
-                import_limit=service.import_limit_text())
+                import_limit=service.import_limit_text(), can_discard=is_owner(request))
 
 
 @require_GET
@@ -62,8 +64,18 @@ def _mapping_page(request, job, mapping, status=200, error=None, template="impor
     columns = [
         {"index": index, "name": column, "target": mapping.get(column, "skip")} for index, column in enumerate(job.columns)
     ]
+    # The preview turned sideways: one line per column of the file with its first rows' values,
+    # so a file of any width fits the page; the problems of all previewed rows are listed below it.
+    samples = rows[:SAMPLE_ROWS]
+    preview_columns = [
+        {"name": column, "target_label": samples[0]["cells"][index]["target_label"] if samples else "",
+         "cells": [row["cells"][index] for row in samples]}
+        for index, column in enumerate(job.columns)
+    ]
     return page(request, template, ACTIVE_NAV, status=status, job=job, columns=columns, targets=service.TARGETS,
-                rows=rows, mapping_error=error)
+                rows=rows, samples=samples, preview_columns=preview_columns,
+                problems=[{"row": row["row"], **problem} for row in rows for problem in row["errors"]], mapping_error=error,
+                can_discard=is_owner(request))
 
 
 @require_POST
@@ -97,6 +109,21 @@ def import_retry(request, import_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("imports:detail", import_id)
+
+
+@require_POST
+@dashboard_view
+def import_discard(request, import_id: int):
+    """Owners discard a stale upload (never started): back to the list, which says so."""
+    require_owner(request)
+    job = _job_or_404(request, import_id)
+    try:
+        service.discard_import(request.store, job.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("imports:detail", job.pk)
+    messages.success(request, f"Discarded {job.original_filename}: the upload and its file are deleted.")
+    return redirect("imports:list")
 
 
 @require_GET

@@ -52,12 +52,33 @@ def as_items(value):
     return sorted(value.items(), key=lambda item: str(item[0]))
 
 
+def _scalar(value) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
 @register.filter
 def prop_value(value):
-    """A profile/event property for display: text as is, anything else as compact JSON."""
+    """A profile/event property for display, in words: text as is, yes/no, a list of plain
+    values as "a, b"; only nested data (objects, lists of objects) as compact JSON."""
     if isinstance(value, str):
         return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or value == []:
+        return "—"
+    if _scalar(value):
+        return str(value)
+    if isinstance(value, list) and all(_scalar(item) for item in value):
+        return ", ".join(str(item) for item in value)
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@register.filter
+def prop_chips(value):
+    """A non-empty list of plain values (tags) as strings, to show as chips; None otherwise."""
+    if isinstance(value, list) and value and all(_scalar(item) for item in value):
+        return [str(item) for item in value]
+    return None
 
 
 @register.filter

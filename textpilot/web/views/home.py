@@ -1,4 +1,4 @@
-"""Home: store totals, orders/revenue chart, recent orders, worker status; store switching."""
+"""Home: store totals, orders/revenue chart, recent orders, worker status and texts queued; store switching."""
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from textpilot.analytics import service as analytics
 from textpilot.commerce import service as commerce_service
+from textpilot.delivery import queries as delivery_queries
 from textpilot.stores import service as stores_service
 from textpilot.stores.middleware import SESSION_KEY
 from textpilot.common import queue_status
@@ -25,6 +26,7 @@ def home(request):
         chart=analytics.chart_data(series),
         recent_orders=commerce_service.recent_orders(store, 10),
         queue=queue_status.describe(),
+        queued_texts=delivery_queries.queued_texts(store),
     )
 
 

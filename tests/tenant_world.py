@@ -1,4 +1,5 @@
-"""Two stores that each own one of everything, for the tenant-isolation tests.
+"""Two stores that each own one of everything, for the tenant-isolation tests (and a store
+with something on every dashboard page, for the browser sweep of tests/web).
 
 Every store-owned model gets at least one row per store, made the way the product makes it
 (services, the API, the Shopify webhook handler); only the states no request can reach
@@ -257,5 +258,5 @@ def assert_world_complete(world: World) -> None:
     """The world really holds a row of every store-owned model (else the snapshot checks
     prove nothing for the missing one)."""
     empty = sorted(name for name, count in counts(world.store).items() if count == 0)
-    assert not empty, (f"tests/stores/tenant_world.py build_world makes no row of {', '.join(empty)}: "
+    assert not empty, (f"tests/tenant_world.py build_world makes no row of {', '.join(empty)}: "
                        "add one, so the tenant-isolation tests watch it")
