@@ -1,0 +1,66 @@
+"""The Gamma-Gamma model of spend per order (Fader, Hardie & Lee 2005, "RFM and CLV: Using
+Iso-Value Curves for Customer Base Analysis", Journal of Marketing Research 42(4), 415-430;
+worked out in Fader & Hardie's note "The Gamma-Gamma Model of Monetary Value", 2013).
+
+A customer's order values are Gamma(shape p, rate ν) around their own mean p/ν, and ν ~
+Gamma(shape q, rate γ) across customers, independent of how often they buy. The data of a
+customer is x repeat orders with mean value m_x: the first order is left out, as in the
+papers, so the model is fitted on customers with at least one repeat order (and m_x > 0).
+Its answer for a customer is a weighted average of the population mean and their own mean,
+leaning on their own the more orders they made (the note's eq. 5)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import gammaln
+
+from textpilot.commerce.clv.mle import Optimum, maximise
+
+
+@dataclass(frozen=True)
+class Params:
+    p: float
+    q: float
+    gamma: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"p": self.p, "q": self.q, "gamma": self.gamma}
+
+    @property
+    def population_mean(self) -> float:
+        """E[M]: the mean order value of a customer we know nothing about (needs q > 1)."""
+        return self.p * self.gamma / (self.q - 1) if self.q > 1 else float("nan")
+
+
+def log_likelihood(params: Params, x, m_x) -> np.ndarray:
+    """ln f(m_x | p, q, γ, x) of each customer with x > 0 and m_x > 0 (the note's eq. 3)."""
+    p, q, gamma = params.p, params.q, params.gamma
+    x, m_x = np.asarray(x, dtype=float), np.asarray(m_x, dtype=float)
+    px = p * x
+    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma)
+            + (px - 1) * np.log(m_x) + px * np.log(x) - (px + q) * np.log(gamma + m_x * x))
+
+
+def usable(x, m_x) -> np.ndarray:
+    """Which customers the model can be fitted on: a repeat order, and money spent on them."""
+    return (np.asarray(x) > 0) & (np.asarray(m_x) > 0)
+
+
+def fit(x, m_x) -> tuple[Params, Optimum]:
+    """Maximum likelihood estimates from the customers `usable` picks out of x and m_x."""
+    keep = usable(x, m_x)
+    x, m_x = np.asarray(x, dtype=float)[keep], np.asarray(m_x, dtype=float)[keep]
+    # Start from the method of moments' scale: p ≈ 1, q ≈ 2 makes the population mean γ.
+    start = (1.0, 2.0, max(float(np.mean(m_x)) if m_x.size else 1.0, 1e-6))
+    optimum = maximise(lambda v: float(np.sum(log_likelihood(Params(*v), x, m_x))), start)
+    return Params(*optimum.values), optimum
+
+
+def expected_order_value(params: Params, x, m_x) -> np.ndarray:
+    """E[M | p, q, γ, m_x, x]: expected value of the customer's future orders (the note's
+    eq. 5, = (γ + m_x x) p / (p x + q - 1)); the population mean for x = 0."""
+    p, q, gamma = params.p, params.q, params.gamma
+    x, m_x = np.asarray(x, dtype=float), np.asarray(m_x, dtype=float)
+    m_x = np.where(x > 0, m_x, 0.0)
+    return (gamma + m_x * x) * p / (p * x + q - 1)
