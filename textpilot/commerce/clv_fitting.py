@@ -7,9 +7,9 @@ orders with a customer. Each counts on its day in the store's time zone (clv/sum
 The fit uses every such customer (erased ones too: their orders stay as anonymous
 history); predictions are written only for live profiles (not merged, not erased).
 
-A store gets numbers only with enough history: at least `MIN_BUYERS` buyers and
-`MIN_HISTORY_DAYS` days from its first such order to its last, and `MIN_REPEAT_BUYERS`
-customers with a paid repeat order (the spend model learns only from those). Otherwise its
+A store gets numbers only with enough history (clv.fit.too_little_data): at least 200
+buyers and 90 days from its first such order to its last, and 20 customers with a paid
+repeat order (the spend model learns only from those). Otherwise its
 model row says "not enough data", with the reason, and the store has no predictions; a fit
 that does not converge says "failed" and leaves none either. Predictions exist exactly
 while the store's model is "fitted", all from the same fit.
@@ -39,9 +39,6 @@ from textpilot.stores.models import Store
 
 log = logging.getLogger(__name__)
 
-MIN_BUYERS = 200
-MIN_HISTORY_DAYS = 90
-MIN_REPEAT_BUYERS = 20
 FIT_SAMPLE = 50_000
 MAX_NEXT_ORDER_WEEKS = 5 * 365.25 / 7  # beyond 5 years: no date
 CENT = Decimal("0.01")
@@ -55,9 +52,8 @@ def fit_store(store: Store, now: datetime | None = None) -> StoreClvModel:
     now = now or timezone.now()
     summary = store_summary(store, now)
     row = {"customers": len(summary), "history_days": summary.history_days, "currency": store.currency,
-           "fitted_at": now, "parameters": {}, "diagnostics": {}, "detail": ""}
-    repeat_buyers = int((summary.x > 0).sum())
-    short = _not_enough(len(summary), summary.history_days, repeat_buyers)
+           "fitted_at": now, "parameters": {}, "diagnostics": {}}
+    short = clv_fit.too_little_data(summary)
     if short:
         return predictions.replace(store, [], status=Status.NOT_ENOUGH_DATA, detail=short, **row)
     sample = None
@@ -78,21 +74,12 @@ def fit_store(store: Store, now: datetime | None = None) -> StoreClvModel:
     if unusable:
         return predictions.replace(store, [], status=Status.FAILED,
                                    detail=f"the model gave no finite prediction for {unusable} customers", **row)
-    return predictions.replace(store, _prediction_rows(store, summary, predicted, now), status=Status.FITTED, **row)
-
-
-def _not_enough(buyers: int, history_days: int, repeat_buyers: int) -> str:
-    if buyers < MIN_BUYERS:
-        return f"{buyers} buyers; the model needs at least {MIN_BUYERS}"
-    if history_days < MIN_HISTORY_DAYS:
-        return f"{history_days} days of orders; the model needs at least {MIN_HISTORY_DAYS}"
-    if repeat_buyers < MIN_REPEAT_BUYERS:
-        return f"{repeat_buyers} customers ordered more than once; the model needs at least {MIN_REPEAT_BUYERS}"
-    return ""
+    return predictions.replace(store, _prediction_rows(store, summary, predicted, now), status=Status.FITTED, detail="",
+                               **row)
 
 
 def _diagnostics(report: dict, sample) -> dict:
-    keys = ("log_likelihood", "customers", "converged", "evaluations")
+    keys = ("log_likelihood", "customers", "converged", "evaluations", "at_bound")
     spend = report["gamma_gamma"] or {}
     return {"converged": report["converged"], "sampled": sample is not None, "unit": report["unit"],
             "bgnbd": {key: report["bgnbd"][key] for key in keys},

@@ -8,9 +8,10 @@ observed for T since the first (textpilot measures both in weeks: clv/summary.py
 
 Everything here is in log space where it can overflow: the paper's likelihood (its eq. 6)
 as a log-sum-exp of its two terms, and the conditional expectation (eq. 10) with Euler's
-transformation of its 2F1, whose parameters then no longer grow with x (a customer with
-hundreds of orders would otherwise make 2F1 overflow while its factor underflows: Fader &
-Hardie's note 027 on the model's #NUM! errors describes the same trap)."""
+transformation of its 2F1, whose parameters then no longer grow with x (as printed, 2F1
+grows huge while its factor shrinks to nothing, and for a customer with thousands of orders
+the product is NaN: tested. Fader & Hardie's note 027 on the model's #NUM! errors describes
+the same trap in a spreadsheet)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

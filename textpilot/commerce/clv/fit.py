@@ -27,6 +27,24 @@ HORIZON_MONTHS = 12
 WEEKS_PER_MONTH = 365.25 / 12 / DAYS_PER_WEEK
 ANNUAL_DISCOUNT_RATE = 0.10
 AT_RISK_BELOW = 0.3  # P(alive) under this: churn risk "high" (issue 11)
+# Below these the estimates say little (a stream of parameters that fit a handful of
+# customers perfectly): a store shows "not enough data", the fit_clv command warns.
+MIN_CUSTOMERS = 200
+MIN_HISTORY_DAYS = 90  # from the first purchase to the last
+MIN_REPEAT_CUSTOMERS = 20  # the spend model learns only from customers with a paid repeat order
+
+
+def too_little_data(summary: Summary) -> str:
+    """Why `summary` is too little to fit on, in plain words, or "" when it is enough."""
+    customers, days = len(summary), summary.history_days
+    repeat = int(gamma_gamma.usable(summary.x, summary.m_x).sum())
+    if customers < MIN_CUSTOMERS:
+        return f"{customers} buyers; the model needs at least {MIN_CUSTOMERS}"
+    if days < MIN_HISTORY_DAYS:
+        return f"{days} days of orders; the model needs at least {MIN_HISTORY_DAYS}"
+    if repeat < MIN_REPEAT_CUSTOMERS:
+        return f"{repeat} customers paid for a repeat order; the model needs at least {MIN_REPEAT_CUSTOMERS}"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -49,16 +67,17 @@ class Fitted:
             "unit": "weeks",
             "customers": self.customers,
             "converged": self.converged,
-            "bgnbd": {**self.purchases.as_dict(), **_diagnostics(self.purchases_fit, self.customers)},
+            "bgnbd": {**self.purchases.as_dict(), **_diagnostics(self.purchases_fit, self.customers, self.purchases.as_dict())},
             "gamma_gamma": None if self.spend is None else {
                 **self.spend.as_dict(), "mean_order_value": self.spend.population_mean,
-                **_diagnostics(self.spend_fit, self.repeat_customers)},
+                **_diagnostics(self.spend_fit, self.repeat_customers, self.spend.as_dict())},
         }
 
 
-def _diagnostics(optimum: Optimum, customers: int) -> dict:
+def _diagnostics(optimum: Optimum, customers: int, params: dict) -> dict:
+    names = list(params)
     return {"log_likelihood": optimum.log_likelihood, "customers": customers, "converged": optimum.converged,
-            "evaluations": optimum.evaluations}
+            "evaluations": optimum.evaluations, "at_bound": [names[i] for i in optimum.at_bound]}
 
 
 def fit(summary: Summary, sample: np.ndarray | None = None) -> Fitted:

@@ -10,6 +10,7 @@ Its answer for a customer is a weighted average of the population mean and their
 leaning on their own the more orders they made (the note's eq. 5)."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,10 +52,17 @@ def fit(x, m_x) -> tuple[Params, Optimum]:
     """Maximum likelihood estimates from the customers `usable` picks out of x and m_x."""
     keep = usable(x, m_x)
     x, m_x = np.asarray(x, dtype=float)[keep], np.asarray(m_x, dtype=float)[keep]
-    # Start from the method of moments' scale: p ≈ 1, q ≈ 2 makes the population mean γ.
-    start = (1.0, 2.0, max(float(np.mean(m_x)) if m_x.size else 1.0, 1e-6))
-    optimum = maximise(lambda v: float(np.sum(log_likelihood(Params(*v), x, m_x))), start)
-    return Params(*optimum.values), optimum
+    # Fitted on amounts in units of their mean, so the parameters sit well inside mle's
+    # bounds whatever the currency (an order of 25 USD or of 400,000 IDR): scaling the
+    # amounts by c scales γ by c and leaves p and q (ν ~ Gamma(q, γ) becomes cν ~ Gamma(q, γ/c)).
+    scale = float(np.mean(m_x)) if m_x.size else 1.0
+    scaled = m_x / scale
+    optimum = maximise(lambda v: float(np.sum(log_likelihood(Params(*v), x, scaled))), (1.0, 2.0, 1.0))
+    p, q, gamma = optimum.values
+    params = Params(p, q, gamma * scale)
+    # The likelihood of the amounts as given (the scaled one differs by the Jacobian).
+    total = float(np.sum(log_likelihood(params, x, m_x)))
+    return params, dataclasses.replace(optimum, values=(params.p, params.q, params.gamma), log_likelihood=total)
 
 
 def expected_order_value(params: Params, x, m_x) -> np.ndarray:

@@ -39,12 +39,15 @@ class Command(BaseCommand):
             raise CommandError(f"--calibration-end {end.isoformat()} is before the first transaction "
                                f"({first_day.isoformat()}): nothing to fit", returncode=BAD_INPUT)
         fitted = clv_fit.fit(summary)
+        short = clv_fit.too_little_data(summary)
         report = {
             "transactions_file": str(opts["transactions"]),
             "calibration_end": end.isoformat(),
             "rows_fitted": sum(1 for _, day, _ in rows if day <= end),
             "rows_after_calibration_end": sum(1 for _, day, _ in rows if day > end),
             **fitted.report(),
+            # Fitted anyway (it is your file), but a store would show "not enough data".
+            "warnings": [f"too little data for meaningful estimates: {short}"] if short else [],
         }
         self.stdout.write(json.dumps(_finite(report), indent=2, allow_nan=False))
 
