@@ -222,3 +222,19 @@ def test_the_task_runs_nightly():
     runs = [(hour, minute) for hour in range(24) for minute in range(60)
             if schedule.validate_datetime(datetime(2026, 6, 1, hour, minute))]
     assert runs == [(3, 30)]
+
+
+def test_the_profile_api_shows_the_prediction(store, api):
+    profiles = seed_orders(store)
+    assert api.get(f"/api/v1/profiles/{profiles[0].pk}").json()["stats"]["predicted"] is None  # not fitted yet
+    clv_fitting.fit_store(store, now=NOW)
+    row = CustomerPrediction.objects.get(pk=profiles[0].pk)
+    shown = api.get(f"/api/v1/profiles/{profiles[0].pk}").json()["stats"]["predicted"]
+    assert shown == {
+        "predicted_clv": str(row.predicted_clv), "expected_order_value": str(row.expected_order_value),
+        "expected_purchases_12m": row.expected_purchases_12m, "p_alive": row.p_alive, "churn_risk": row.churn_risk,
+        "next_order_at": row.next_order_at and row.next_order_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "fitted_at": "2026-06-01T16:00:00Z",
+    }
+    listed = {item["id"]: item["stats"]["predicted"] for item in api.get("/api/v1/profiles?limit=500").json()["items"]}
+    assert listed[profiles[0].pk] == shown and all(listed[p.pk] for p in profiles)

@@ -8,7 +8,7 @@ class CommerceConfig(AppConfig):
 
     def ready(self):
         from textpilot.common import privacy
-        from textpilot.commerce import service, stats
+        from textpilot.commerce import predictions, service
         from textpilot.profiles import stats_slot
 
         privacy.register(
@@ -18,5 +18,5 @@ class CommerceConfig(AppConfig):
         )
         privacy.declare_not_personal("commerce.Product", "the store's catalogue: its external ids are product ids")
         privacy.declare_not_personal("commerce.StoreClvModel", "store-wide model parameters and counts, about no one person")
-        # Profile API output carries the customer's stats, read from commerce's table.
-        stats_slot.provide(stats.for_profiles)
+        # Profile API output carries the customer's stats and CLV prediction, read from commerce's tables.
+        stats_slot.provide(predictions.stats_with_predictions)

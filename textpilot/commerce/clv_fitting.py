@@ -106,7 +106,9 @@ def _prediction_rows(store: Store, summary: Summary, predicted: clv_fit.Predicti
         if profile_id in gone:
             continue
         wait = predicted.next_order_wait[i]
-        next_order_at = now + timedelta(weeks=float(wait)) if np.isfinite(wait) and wait <= MAX_NEXT_ORDER_WEEKS else None
+        next_order_at = None
+        if np.isfinite(wait) and wait <= MAX_NEXT_ORDER_WEEKS:  # to the second: more would be false precision
+            next_order_at = (now + timedelta(weeks=float(wait))).replace(microsecond=0)
         rows.append((
             profile_id, float(predicted.expected_purchases[i]), float(predicted.p_alive[i]),
             CustomerPrediction.ChurnRisk.HIGH if predicted.at_risk[i] else CustomerPrediction.ChurnRisk.LOW,
