@@ -151,3 +151,30 @@ def _converged():
     from textpilot.commerce.clv.mle import Optimum
 
     return Optimum(values=(), log_likelihood=0.0, converged=True, evaluations=0, message="")
+
+
+def test_spend_fit_converges_when_customers_spend_alike():
+    """The maximum lies at infinity here (q → ∞: nothing varies across customers); the
+    unbounded search used to run out of evaluations and call it a failure."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 8, 3000).astype(float)
+    # One price for everything: nothing varies, within or across customers.
+    params, optimum = gamma_gamma.fit(x, np.full(3000, 20.0))
+    assert optimum.converged and {"p", "q"} <= set(optimum.at_bound)
+    assert gamma_gamma.expected_order_value(params, [0, 3], [0, 20.0]) == pytest.approx(20.0, rel=1e-4)
+    # Each customer's orders drawn from one Gamma(3, scale 5): m_x of k orders is Gamma(3k, 5/k).
+    m_x = np.array([rng.gamma(3 * k, 5 / k) for k in x.astype(int)])
+    params, optimum = gamma_gamma.fit(x, m_x)
+    assert optimum.converged and optimum.evaluations < 5000
+    assert params.p == pytest.approx(3, rel=0.1) and params.population_mean == pytest.approx(15, rel=0.05)
+    assert params.q > 100  # no heterogeneity found, as there is none
+
+
+def test_spend_parameters_follow_the_currency():
+    """The same customers in cents: p and q unchanged, γ (and every amount) × 100."""
+    x = np.array([1, 2, 3, 5, 1, 4, 2, 6] * 20, dtype=float)
+    m_x = np.array([20, 35, 18, 60, 12, 41, 27, 33] * 20, dtype=float) * np.linspace(0.8, 1.2, 160)
+    dollars, _ = gamma_gamma.fit(x, m_x)
+    cents, _ = gamma_gamma.fit(x, m_x * 100)
+    assert (cents.p, cents.q) == (pytest.approx(dollars.p, rel=1e-4), pytest.approx(dollars.q, rel=1e-4))
+    assert cents.gamma == pytest.approx(dollars.gamma * 100, rel=1e-4)

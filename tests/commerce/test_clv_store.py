@@ -19,7 +19,7 @@ NOW = datetime(2026, 6, 1, 16, 0, tzinfo=dt_timezone.utc)  # noon in New York, t
 Status = StoreClvModel.Status
 
 
-def seed_orders(store, buyers: int = 200, span_days: int = 90, seed: int = 7) -> list[Profile]:
+def seed_orders(store, buyers: int = 200, span_days: int = 90, seed: int = 7, price: str | None = None) -> list[Profile]:
     """`buyers` customers with paid orders in the store's currency, the first order of all
     `span_days` days before the last, which is today; purchases follow a BG/NBD-like process
     (rate ~ Gamma, dropout after each purchase ~ Beta) so the fit has something to find."""
@@ -41,7 +41,8 @@ def seed_orders(store, buyers: int = 200, span_days: int = 90, seed: int = 7) ->
             days.append(last_day)  # someone ordered today: the history spans exactly span_days
         for n, day in enumerate(days):
             orders.append(Order(store=store, profile=profile, external_id=f"{profile.pk}-{n}", payment_status="paid",
-                                total=Decimal(f"{rng.gamma(4.0, 10.0):.2f}"), currency=store.currency, placed_at=day))
+                                total=Decimal(price or f"{rng.gamma(4.0, 10.0):.2f}"), currency=store.currency,
+                                placed_at=day))
     Order.objects.bulk_create(orders)
     return profiles
 
@@ -77,6 +78,14 @@ def test_a_store_with_enough_history_gets_a_prediction_for_every_buyer(store):
     assert predictions.model_of(store).pk == model.pk
     assert predictions.for_profile(store, profiles[0].pk) == found[profiles[0].pk]
     assert set(predictions.for_profiles(store, [profiles[0].pk, profiles[1].pk])) == {profiles[0].pk, profiles[1].pk}
+
+
+def test_a_store_selling_at_one_price_is_fitted(store):
+    """Nothing varies in spend: the spend model's maximum is at its bounds, not a failure."""
+    seed_orders(store, price="25.00")
+    model = clv_fitting.fit_store(store, now=NOW)
+    assert model.status == Status.FITTED and {"p", "q"} <= set(model.diagnostics["gamma_gamma"]["at_bound"])
+    assert {row.expected_order_value for row in rows(store).values()} == {Decimal("25.00")}
 
 
 def test_summary_reads_only_counted_orders_in_the_store_currency_up_to_now(store):

@@ -57,7 +57,8 @@ def fit(x, t_x, T, weights=None) -> tuple[Params, Optimum]:
     weights = np.asarray(weights, dtype=float)
     # Start where a Poisson rate would put it: r/α = mean purchases per week.
     rate = max(float(np.average(x, weights=weights)) / max(float(np.average(T, weights=weights)), 1e-6), 1e-6)
-    optimum = maximise(lambda v: float(weights @ log_likelihood(Params(*v), x, t_x, T)), (1.0, 1.0 / rate, 1.0, 1.0))
+    optimum = maximise(lambda v: float(weights @ log_likelihood(Params(*v), x, t_x, T)), (1.0, 1.0 / rate, 1.0, 1.0),
+                       customers=float(weights.sum()), names=("r", "alpha", "a", "b"))
     return Params(*optimum.values), optimum
 
 

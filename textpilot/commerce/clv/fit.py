@@ -67,17 +67,16 @@ class Fitted:
             "unit": "weeks",
             "customers": self.customers,
             "converged": self.converged,
-            "bgnbd": {**self.purchases.as_dict(), **_diagnostics(self.purchases_fit, self.customers, self.purchases.as_dict())},
+            "bgnbd": {**self.purchases.as_dict(), **_diagnostics(self.purchases_fit, self.customers)},
             "gamma_gamma": None if self.spend is None else {
                 **self.spend.as_dict(), "mean_order_value": self.spend.population_mean,
-                **_diagnostics(self.spend_fit, self.repeat_customers, self.spend.as_dict())},
+                **_diagnostics(self.spend_fit, self.repeat_customers)},
         }
 
 
-def _diagnostics(optimum: Optimum, customers: int, params: dict) -> dict:
-    names = list(params)
+def _diagnostics(optimum: Optimum, customers: int) -> dict:
     return {"log_likelihood": optimum.log_likelihood, "customers": customers, "converged": optimum.converged,
-            "evaluations": optimum.evaluations, "at_bound": [names[i] for i in optimum.at_bound]}
+            "evaluations": optimum.evaluations, "at_bound": list(optimum.at_bound)}
 
 
 def fit(summary: Summary, sample: np.ndarray | None = None) -> Fitted:
