@@ -45,7 +45,8 @@ def _rows(reader) -> list[tuple[str, date, float]]:
                                     f"expected customer_id,date,amount, found {','.join(header)}")
     where = {name: names.index(name) for name in REQUIRED}
     rows = []
-    for line_number, fields in enumerate(reader, start=2):
+    for fields in reader:
+        line_number = reader.line_num  # of the row's last line (a quoted field may span lines)
         if not any(field.strip() for field in fields):
             continue  # blank line
         if len(fields) < len(names):
