@@ -103,6 +103,18 @@ class ApiClient:
 
 
 @pytest.fixture
+def refused():
+    """Checks that an API answer refused a value: 422 whose detail names `loc`, the value's
+    path in the request (["body", "profile", "phone"], ["query", "limit"], …)."""
+    def check(response, *loc):
+        assert response.status_code == 422, response.content
+        locs = [detail["loc"] for detail in response.json()["detail"]]
+        assert list(loc) in locs, locs
+        return response.json()["detail"]
+    return check
+
+
+@pytest.fixture
 def api(client, api_key):
     return ApiClient(client, api_key)
 

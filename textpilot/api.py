@@ -5,6 +5,7 @@ from django.core.exceptions import RequestDataTooBig
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
+from textpilot.common.api_responses import declare_error_responses
 from textpilot.common.errors import DomainError
 from textpilot.commerce.api import router as commerce_router
 from textpilot.delivery.api import router as delivery_router
@@ -17,7 +18,30 @@ from textpilot.stores.auth import StoreApiKeyAuth
 
 logger = logging.getLogger("textpilot.api")
 
-api = NinjaAPI(
+
+class TextpilotApi(NinjaAPI):
+    """NinjaAPI whose OpenAPI document declares the error answers (common/api_responses.py)
+    and whose 422 `loc` is the path of the bad value in the request, as the README
+    documents: `["body", "kind"]`, `["body", "profile", "phone"]` for a nested payload (ninja
+    puts the view's parameter name in between: `["body", "payload", "kind"]`), the same as
+    a service's FieldError for that field (common.errors.field_path)."""
+
+    def validation_error_from_error_contexts(self, error_contexts):
+        error = super().validation_error_from_error_contexts(error_contexts)
+        body_params = {name for context in error_contexts if context.model.__ninja_param_source__ == "body"
+                       for name in context.model.model_fields}
+        if len(body_params) == 1:  # one body parameter: the body *is* that schema
+            for detail in error.errors:
+                loc = detail["loc"]
+                if loc[:1] == ("body",) and loc[1:2] == tuple(body_params):
+                    detail["loc"] = ("body", *loc[2:])
+        return error
+
+    def get_openapi_schema(self, *args, **kwargs):
+        return declare_error_responses(super().get_openapi_schema(*args, **kwargs))
+
+
+api = TextpilotApi(
     title="textpilot API",
     version="1",
     description="Profiles, consent, events, orders and messages of one store. Authenticate with `Authorization: Bearer <API key>`.",

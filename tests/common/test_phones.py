@@ -88,3 +88,15 @@ def test_region_by_shape_agrees_with_phonenumbers_for_every_calling_code_and_len
     # Shared calling codes really are told apart (not all answered by their main country).
     assert {phone_region(n) for n in ("+12125550123", "+14165550123", "+18765550123", "+17875550123")} == {"US", "CA", "JM", "PR"}
     assert (phone_region("+78123456789"), phone_region("+77012345678"), phone_region("+447400123456")) == ("RU", "KZ", "GB")
+
+
+@pytest.mark.parametrize("raw, problem", [
+    ("+12", "it has too few digits, or letters where digits belong"),
+    ("call me", "it has too few digits, or letters where digits belong"),
+    ("+999 123", "its country code is unknown; start with + and the country code, e.g. +1 415 555 0123"),
+    ("12345678901234567890", "it is too long"),
+])
+def test_a_number_that_cannot_be_parsed_is_explained_in_plain_words(raw, problem):
+    with pytest.raises(FieldError) as error:
+        normalize_phone(raw)
+    assert error.value.message == f"{raw!r} is not a phone number: {problem}"

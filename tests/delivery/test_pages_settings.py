@@ -8,9 +8,10 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from form_errors import assert_plain, field_errors, label_of
 
 from textpilot.delivery import service
-from textpilot.delivery.models import ComplianceSettings, Message, Origin, Sender
+from textpilot.delivery.models import MAX_REPLY_CHARACTERS, ComplianceSettings, Message, Origin, Sender
 
 TWILIO = {
     "provider": "twilio", "name": "US long code", "from_number": "+14155550111", "number_type": "10dlc",
@@ -55,10 +56,10 @@ def test_owner_adds_a_sender_and_its_credentials_are_never_shown_again(owner_cli
 
 def test_bad_sender_input_names_the_field_and_saves_nothing(owner_client, store):
     cases = [
-        ({"credential_auth_token": ""}, "credential_auth_token", "auth_token is required"),
+        ({"credential_auth_token": ""}, "credential_auth_token", "Auth token is required"),
         ({"name": "  "}, "name", "a sender needs a name"),
         ({"from_number": "+12"}, "from_number", "is not a"),
-        ({"option_base_url": "ftp://x"}, "option_base_url", "base_url must be an http(s) URL"),
+        ({"option_base_url": "ftp://x"}, "option_base_url", "Base URL must be an http(s) URL"),
         ({"option_max_connections": "lots"}, "option_max_connections", "Enter a whole number"),
         ({"rate_per_second": "-1"}, "rate_per_second", "greater than or equal to"),
     ]
@@ -72,6 +73,36 @@ def test_bad_sender_input_names_the_field_and_saves_nothing(owner_client, store)
     assert not Sender.objects.filter(store=store).exists()
 
 
+def test_every_sender_error_is_reported_at_once_in_plain_words(owner_client, store):
+    bad = {**TWILIO, "name": " ", "from_number": "+12", "credential_account_sid": "", "credential_auth_token": "",
+           "rate_per_second": "-1", "option_max_connections": "lots"}
+    response = owner_client.post(reverse("delivery:senders"), bad)
+    html = response.content.decode()
+    assert response.status_code == 422
+    errors = field_errors(html)
+    assert errors.keys() == {"name", "from_number", "credential_account_sid", "credential_auth_token", "rate_per_second",
+                             "option_max_connections"}, errors
+    assert errors["credential_account_sid"].startswith("Account SID is required for Twilio")
+    assert errors["credential_auth_token"].startswith("Auth token is required for Twilio")
+    assert_plain(errors)
+    assert not Sender.objects.filter(store=store).exists()
+
+
+def test_providers_report_every_refused_setting_at_once():
+    from textpilot.delivery.providers.base import ProviderConfigError, provider_class
+
+    with pytest.raises(ProviderConfigError) as error:
+        provider_class("twilio").validate_config({"account_sid": "AC1", "auth_token": "has space"},
+                                                 {"base_url": "ftp://x", "max_connections": 0})
+    assert [e.field for e in error.value.errors] == ["account_sid", "auth_token", "base_url", "max_connections"]
+    with pytest.raises(ProviderConfigError) as error:
+        provider_class("kannel").validate_config({}, {"base_url": "", "max_messages": 0})
+    assert {"webhook_token", "base_url", "max_messages"} <= {e.field for e in error.value.errors}
+    with pytest.raises(ProviderConfigError) as error:
+        provider_class("smpp").validate_config({}, {"host": "", "window": 0})
+    assert {"host", "system_id", "password", "window"} <= {e.field for e in error.value.errors}
+
+
 def test_deactivate_make_default_and_activate(owner_client, store, sim_sender):
     other = service.create_sender(store, name="Backup sim", provider="sim", from_number="+14155550122")
     assert owner_client.post(reverse("delivery:sender_default", args=[other.pk])).status_code == 302
@@ -79,15 +110,34 @@ def test_deactivate_make_default_and_activate(owner_client, store, sim_sender):
     assert other.is_default and not sim_sender.is_default
     owner_client.post(reverse("delivery:sender_active", args=[other.pk]), {"active": "0"})
     other.refresh_from_db()
-    assert not other.active and not other.is_default
-    assert service.default_sender(store) == sim_sender
+    assert not other.active and other.is_default  # it stays the default while off ...
+    assert service.default_sender(store) == sim_sender  # ... and texts go through the active one meanwhile
+    html = owner_client.get(reverse("delivery:senders")).content.decode()
+    assert 'id="default-inactive"' in html and "texts go out through “Sim” until it is activated again" in html
     response = owner_client.post(reverse("delivery:sender_default", args=[other.pk]), follow=True)
     assert "activate it first" in response.content.decode()
-    other.refresh_from_db()
-    assert not other.is_default
     owner_client.post(reverse("delivery:sender_active", args=[other.pk]), {"active": "1"})
-    other.refresh_from_db()
-    assert other.active
+    other.refresh_from_db(), sim_sender.refresh_from_db()
+    assert other.active and other.is_default and not sim_sender.is_default
+    assert service.default_sender(store) == other
+    assert 'id="default-inactive"' not in owner_client.get(reverse("delivery:senders")).content.decode()
+
+
+def test_the_only_sender_switched_off_and_on_is_the_default_again_and_the_phone_finds_it(owner_client, store, sim_sender):
+    owner_client.post(reverse("delivery:sender_active", args=[sim_sender.pk]), {"active": "0"})
+    assert "no active" in owner_client.get(reverse("delivery:phone")).content.decode()
+    owner_client.post(reverse("delivery:sender_active", args=[sim_sender.pk]), {"active": "1"})
+    sim_sender.refresh_from_db()
+    assert sim_sender.active and sim_sender.is_default
+    phone = owner_client.get(reverse("delivery:phone"))
+    assert phone.status_code == 200 and "no active" not in phone.content.decode()
+
+
+def test_activating_a_sender_in_a_store_without_a_default_makes_it_the_default(store, sim_sender):
+    Sender.objects.filter(pk=sim_sender.pk).update(active=False, is_default=False)  # as deactivation used to leave it
+    assert service.set_sender_active(store, sim_sender.pk, True).is_default
+    sim_sender.refresh_from_db()
+    assert sim_sender.is_default
 
 
 def test_send_test_message_through_a_sender(owner_client, store, sim_sender):
@@ -95,10 +145,33 @@ def test_send_test_message_through_a_sender(owner_client, store, sim_sender):
     message = Message.objects.get(store=store)
     assert (message.origin, message.kind, message.sender_id, message.to_phone) == (Origin.TEST, "transactional", sim_sender.pk, "+12125550123")
     assert reverse("delivery:message", args=[message.pk]) in response.content.decode()
-    bad = owner_client.post(reverse("delivery:sender_test", args=[sim_sender.pk]), {"to": "12"})
-    assert bad.status_code == 422 and "is not a" in bad.content.decode()
-    assert re.search(r'name="to"[^>]*aria-invalid="true"', bad.content.decode())
     assert Message.objects.filter(store=store).count() == 1
+
+
+def test_the_built_in_test_message_is_gsm7_in_one_segment(store, sim_sender):
+    """Curly quotes would force UCS-2 (70 characters a segment) and double the cost."""
+    from textpilot.messaging.encoding import count_segments, is_gsm7
+
+    body = service.sender_test_text(store, sim_sender)
+    assert body == 'Acme Outdoors: test message from textpilot through sender "Sim".'
+    assert is_gsm7(body) and count_segments(body).segments == 1
+    assert is_gsm7(service.SENDER_TEST_TEXT.format(brand="", sender=""))
+
+
+def test_a_refused_test_number_redirects_and_is_shown_in_its_row(owner_client, store, sim_sender):
+    """POST/redirect/GET: the address bar never stays on the test's POST URL, so a reload
+    posts nothing; the refusal is shown once, next to the number, in the sender's row."""
+    response = owner_client.post(reverse("delivery:sender_test", args=[sim_sender.pk]), {"to": "12"})
+    assert response.status_code == 302 and response["Location"] == reverse("delivery:senders") + f"#sender-{sim_sender.pk}"
+    html = owner_client.get(reverse("delivery:senders")).content.decode()
+    errors = field_errors(html)
+    assert "is not a" in errors["to"] and set(errors) == {"to"}
+    assert_plain(errors)
+    assert re.search(rf'id="test-{sim_sender.pk}-to"[^>]*aria-invalid="true"', html) or re.search(
+        rf'aria-invalid="true"[^>]*id="test-{sim_sender.pk}-to"', html)
+    assert 'value="12"' in html  # what was typed is kept
+    assert "field-error" not in owner_client.get(reverse("delivery:senders")).content.decode()  # shown once
+    assert not Message.objects.filter(store=store).exists()
 
 
 def test_staff_see_senders_but_cannot_change_them(staff_client, store, sim_sender):
@@ -157,10 +230,13 @@ def test_bad_compliance_input_names_the_field_and_saves_nothing(owner_client, st
     cases = [
         ({"window_end": "25:99"}, "window_end", "Enter a valid time", "window-error"),
         ({"window_start": ""}, "window_start", "start of the sending window is required", "window-error"),
-        ({"smart_sending_hours": "500"}, "smart_sending_hours", "smart_sending_hours must be a whole number of hours from 0 to 168",
+        ({"smart_sending_hours": "500"}, "smart_sending_hours", "Smart sending (hours) must be a whole number of hours from 0 to 168",
          "smart_sending_hours-error"),
-        ({"allowed_countries": "US, Canada"}, "allowed_countries", "two-letter country codes", "allowed_countries-error"),
-        ({"daily_spend_cap": "-5"}, "daily_spend_cap", "daily_spend_cap cannot be negative", "daily_spend_cap-error"),
+        ({"allowed_countries": "US, Canada"}, "allowed_countries", "&#x27;Canada&#x27; is not a two-letter ISO 3166 country code",
+         "allowed_countries-error"),
+        ({"allowed_countries": "US, XX"}, "allowed_countries", "&#x27;XX&#x27; is not a two-letter ISO 3166 country code",
+         "allowed_countries-error"),
+        ({"daily_spend_cap": "-5"}, "daily_spend_cap", "Daily spend cap (USD) cannot be negative", "daily_spend_cap-error"),
         ({"daily_spend_cap": "lots"}, "daily_spend_cap", "Enter a number", "daily_spend_cap-error"),
     ]
     for change, field, message, error_id in cases:
@@ -279,3 +355,86 @@ def test_demo_store_gets_one_default_sim_sender(db):
     sender = Sender.objects.get(store__slug="demo")
     assert (sender.provider, sender.is_default, sender.active) == ("sim", True, True)
     assert (sender.options["latency_ms"], sender.options["dlr_delay_s"]) == (50, 2.0)
+
+
+def test_every_compliance_error_is_reported_at_once_in_plain_words(owner_client, store):
+    """Type errors (the form) and rule errors (the service) of one submit, each next to its
+    field, in words with the field's label; the spend cap's label keeps its currency."""
+    bad = {**VALID, "window_end": "25:99", "smart_sending_hours": "500", "daily_spend_cap": "-5",
+           "stop_reply": "x" * (MAX_REPLY_CHARACTERS + 1), "allowed_countries": "US, XX"}
+    response = owner_client.post(reverse("delivery:compliance"), bad)
+    html = response.content.decode()
+    assert response.status_code == 422
+    errors = field_errors(html)
+    assert {"window", "smart_sending_hours", "daily_spend_cap", "stop_reply", "allowed_countries"} <= errors.keys(), errors
+    assert errors["smart_sending_hours"].startswith("Smart sending (hours) must be")
+    assert errors["daily_spend_cap"].startswith("Daily spend cap (USD) cannot be negative")
+    assert_plain(errors)
+    assert label_of(html, "id_daily_spend_cap") == "Daily spend cap (USD)"
+    assert service.compliance_settings(store).smart_sending_hours == 16  # nothing saved
+
+
+def test_reply_boxes_allow_exactly_the_services_limit(owner_client, store):
+    assert MAX_REPLY_CHARACTERS == 480
+    html = owner_client.get(reverse("delivery:compliance")).content.decode()
+    for name in ("stop_reply", "start_reply", "help_reply"):
+        assert re.search(rf'<textarea name="{name}"[^>]*maxlength="480"', html), name
+    longest = "y" * MAX_REPLY_CHARACTERS
+    assert owner_client.post(reverse("delivery:compliance"), {**VALID, "stop_reply": longest}).status_code == 302
+    assert service.compliance_settings(store).stop_reply == longest
+    refused = owner_client.post(reverse("delivery:compliance"), {**VALID, "stop_reply": longest + "y"})
+    assert refused.status_code == 422 and "stop_reply" in field_errors(refused.content.decode())
+
+
+def test_the_service_reports_every_refused_compliance_field_at_once(store):
+    from textpilot.common.errors import FieldErrors
+
+    with pytest.raises(FieldErrors) as error:
+        service.update_compliance_settings(store, smart_sending_hours=500, daily_spend_cap=-1, stop_reply="z" * 481,
+                                           allowed_countries=["US", "XX"])
+    assert [e.field for e in error.value.errors] == ["smart_sending_hours", "daily_spend_cap", "stop_reply", "allowed_countries"]
+    assert [d["loc"] for d in error.value.as_detail()] == [["body", "smart_sending_hours"], ["body", "daily_spend_cap"],
+                                                           ["body", "stop_reply"], ["body", "allowed_countries"]]
+    assert service.compliance_settings(store).smart_sending_hours == 16
+
+
+# --- subscribers the country allowlist leaves out --------------------------------------------
+
+@pytest.fixture
+def subscribers_abroad(store):
+    """Subscribed customers in the US (the store's country), Canada (+1 too), Germany and the UK,
+    and some who don't count: unsubscribed, merged away, erased."""
+    from textpilot.profiles import service as profiles
+    from textpilot.profiles.models import Profile
+
+    subscribed = ["+14155550101", "+14155550102", "+14165550103", "+4915123456701", "+4915123456702", "+447400123456"]
+    others = {"+4915123456703": {}, "+4915123456704": {"merged": True}, "+4915123456705": {"erased": True}}
+    made = {phone: profiles.create_profile(store, phone=phone) for phone in [*subscribed, *others]}
+    Profile.objects.filter(pk__in=[made[p].pk for p in subscribed]).update(sms_status="subscribed")
+    Profile.objects.filter(pk=made["+4915123456704"].pk).update(sms_status="subscribed", merged_into=made["+14155550101"])
+    Profile.objects.filter(pk=made["+4915123456705"].pk).update(sms_status="subscribed", erased_at="2025-01-01T00:00:00Z")
+    return made
+
+
+def test_compliance_shows_subscribers_no_text_can_reach_per_country(owner_client, store, subscribers_abroad):
+    html = owner_client.get(reverse("delivery:compliance")).content.decode()
+    note = html[html.index('id="countries-left-out"'):]
+    note = note[:note.index("</div>")]
+    assert "4 subscribed customers can never get a text" in note and "allowed now: US" in note
+    assert re.findall(r'<li data-country="(\w*)">([^<]*)</li>', note) == [
+        ("DE", "Germany (DE): 2"), ("CA", "Canada (CA): 1"), ("GB", "United Kingdom (GB): 1")]
+    owner_client.post(reverse("delivery:compliance"), {**VALID, "allowed_countries": "US, CA, DE"})
+    html = owner_client.get(reverse("delivery:compliance")).content.decode()
+    assert "1 subscribed customer can never get a text" in html and 'data-country="GB"' in html
+    owner_client.post(reverse("delivery:compliance"), {**VALID, "allowed_countries": "US, CA, DE, GB"})
+    assert 'id="countries-left-out"' not in owner_client.get(reverse("delivery:compliance")).content.decode()
+
+
+def test_the_count_per_country_is_the_gates_country_even_where_a_prefix_does_not_decide(store, subscribers_abroad, monkeypatch):
+    """Groups whose deciding digits don't fit the prefix are read number by number: same answer."""
+    from textpilot.delivery import reach
+
+    expected = {"US": 2, "CA": 1, "DE": 2, "GB": 1}
+    assert dict(reach.subscribed_by_country(store)) == expected
+    monkeypatch.setattr(reach, "PREFIX", 3)
+    assert dict(reach.subscribed_by_country(store)) == expected

@@ -129,9 +129,9 @@ def test_nul_characters_are_refused_naming_the_field(api, payload, loc):
     """PostgreSQL can't store NUL in text or jsonb: a 422, not a failed insert."""
     single = api.post("/api/v1/events", payload)
     assert single.status_code == 422, single.content
-    assert single.json()["detail"][0]["loc"][-1] == loc
+    assert single.json()["detail"][0]["loc"] == ["body", *loc.split(".")]
     batch = api.post("/api/v1/events/batch", {"events": [payload]})
-    assert batch.status_code == 422 and batch.json()["detail"][0]["loc"] == ["body", "events", 0, loc]
+    assert batch.status_code == 422 and batch.json()["detail"][0]["loc"] == ["body", "events", 0, *loc.split(".")]
     assert not Event.objects.exists() and not Profile.objects.exists()
 
 

@@ -112,9 +112,16 @@ def test_mms_is_priced_per_message_and_refused_where_unavailable(api):
     assert de["estimated_cost"] is None and codes(de) == ["channel_unavailable"]
 
 
-def test_unknown_country_uses_the_fallback_rate(api):
-    result = api.post(PREVIEW, {"body": "Your code is 1234", "kind": "transactional", "country": "ZZ"}).json()
+def test_a_country_without_a_price_uses_the_fallback_rate(api):
+    # Antarctica: a real ISO 3166 country that the price table has no rate for.
+    result = api.post(PREVIEW, {"body": "Your code is 1234", "kind": "transactional", "country": "AQ"}).json()
     assert codes(result) == ["price_unknown"] and result["estimated_cost"] == "0.1500"
+
+
+def test_a_code_that_is_no_country_is_refused(api):
+    response = api.post(PREVIEW, {"body": "Your code is 1234", "kind": "transactional", "country": "ZZ"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "country"] and "ISO 3166" in response.json()["detail"][0]["msg"]
 
 
 @pytest.mark.parametrize(

@@ -83,6 +83,14 @@ def refused_domain(a, b, response):
     assert b"already connected to another store" in response.content
 
 
+def disconnects_only_a(a, b, response):
+    from textpilot.integrations.shopify.models import ShopifyConnection
+
+    assert response.status_code == 302, response.status_code
+    assert not ShopifyConnection.objects.filter(store=a.store).exists()
+    assert ShopifyConnection.objects.filter(store=b.store).exists()
+
+
 PAGES: dict[str, Page] = {
     # web: home, profiles, settings
     "web:home": Page(),
@@ -126,6 +134,7 @@ PAGES: dict[str, Page] = {
     "shopify:page": Page(),
     "shopify:connect": Page(get=False, post=lambda w: {"shop_domain": "berlin-shop.myshopify.com"}, own=False,
                             check=refused_domain),
+    "shopify:disconnect": Page(get=False, post=no_data, own=False, check=disconnects_only_a),
     "shopify:backfill_start": Page(get=False, post=no_data, own=False),
     "shopify:backfill_progress": Page(args=lambda w: {"job_id": w.backfill.pk}),
     "shopify:backfill_resume": Page(args=lambda w: {"job_id": w.backfill.pk}, get=False, post=no_data),

@@ -12,9 +12,13 @@ from django.utils import timezone
 from textpilot.commerce import predictions, stats
 from textpilot.commerce.models import Checkout, Order, OrderLine, PaymentStatus, Product
 from textpilot.common import hooks
+from textpilot.common import inputs
 from textpilot.common.errors import FieldError, NotFound
 from textpilot.profiles.models import Profile
 from textpilot.stores.models import Store
+
+
+MAX_AMOUNT = Decimal(10) ** 10
 
 
 def parse_money(value, field: str) -> Decimal:
@@ -24,6 +28,8 @@ def parse_money(value, field: str) -> Decimal:
         raise FieldError(f"{field} must be a decimal amount", field=field) from None
     if not amount.is_finite() or amount < 0:
         raise FieldError(f"{field} must be zero or more", field=field)
+    if amount >= MAX_AMOUNT:  # the columns hold 12 digits, 2 of them cents
+        raise FieldError(f"{field} must be less than {MAX_AMOUNT:,}", field=field)
     return amount.quantize(Decimal("0.01"))
 
 
@@ -61,7 +67,7 @@ def record_order(
     values = {
         "profile": profile,
         "total": parse_money(total, "total"),
-        "currency": (currency or store.currency).upper(),
+        "currency": _currency(currency) if currency else store.currency,
         "payment_status": payment_status,
         "fulfillment_status": fulfillment_status,
         "placed_at": placed_at or timezone.now(),
@@ -99,14 +105,22 @@ def _announce(store: Store, order: Order, created: bool) -> None:
                                                              order.placed_at, created)])
 
 
+def _currency(value: str) -> str:
+    try:
+        return inputs.currency_code(value)
+    except inputs.InputError as exc:
+        raise FieldError(exc.message, field="currency") from None
+
+
 def _clean_line(store: Store, line: dict, index: int) -> dict:
     field = f"lines[{index}]"
     title = str(line.get("title") or "").strip()
     if not title:
         raise FieldError(f"{field}.title is required", field=f"{field}.title")
-    quantity = line.get("quantity", 1)
-    if not isinstance(quantity, int) or quantity < 1:
-        raise FieldError(f"{field}.quantity must be a whole number of at least 1", field=f"{field}.quantity")
+    try:
+        quantity = inputs.bounded_int(line.get("quantity", 1), 1, inputs.MAX_QUANTITY)
+    except inputs.InputError as exc:
+        raise FieldError(f"{field}.quantity {exc.message}", field=f"{field}.quantity") from None
     product = None
     if line.get("product_external_id"):
         product = Product.objects.filter(store=store, external_id=str(line["product_external_id"])).first()

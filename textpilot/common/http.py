@@ -1,7 +1,9 @@
-"""HTTP helpers every app's views use: who the client is behind our trusted proxies."""
+"""HTTP helpers every app's views use: who the client is behind our trusted proxies, and the
+address the world reaches this installation at."""
 import ipaddress
 import logging
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -43,3 +45,28 @@ def client_ip(request) -> str:
         if not _is_trusted(hop):
             return hop
     return peer
+
+
+def public_address(request, path: str) -> str:
+    """Where others (a shop's webhooks, a storefront, a provider) reach `path` here:
+    TEXTPILOT_PUBLIC_URL + path when it is set (behind a proxy or a tunnel; `serve` sets its
+    own address), else the scheme and host this request came in on."""
+    base = (getattr(settings, "TEXTPILOT_PUBLIC_URL", "") or "").strip().rstrip("/")
+    return base + path if base else request.build_absolute_uri(path)
+
+
+def is_public_https(url: str) -> bool:
+    """An https:// address on a host the internet can reach: not localhost, not a bare name
+    without a dot, not a loopback, private or link-local IP address."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".").lower()
+    except ValueError:
+        return False
+    if parts.scheme != "https" or not host or host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "." in host and not host.endswith((".local", ".internal", ".lan", ".home.arpa"))
+    return address.is_global

@@ -8,6 +8,18 @@ from textpilot.common.errors import FieldError
 from textpilot.common.phone_regions import representative, shape_of
 
 
+# What phonenumbers' parse errors mean, in the words a person typing a number understands
+# (its own messages, "The string supplied did not seem to be a phone number", are for developers).
+_NOT_A_NUMBER = "it has too few digits, or letters where digits belong"
+_PARSE_PROBLEMS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "its country code is unknown; start with + and the country code, e.g. +1 415 555 0123",
+    NumberParseException.NOT_A_NUMBER: _NOT_A_NUMBER,
+    NumberParseException.TOO_SHORT_AFTER_IDD: "it is too short after the international prefix",
+    NumberParseException.TOO_SHORT_NSN: "it is too short",
+    NumberParseException.TOO_LONG: "it is too long",
+}
+
+
 def normalize_phone(raw: str, default_region: str = "US", field: str = "phone", allow_short_code: bool = False) -> str:
     """Returns the number in E.164 (e.g. +14155550123) or raises FieldError naming `field`."""
     text = (raw or "").strip()
@@ -18,7 +30,7 @@ def normalize_phone(raw: str, default_region: str = "US", field: str = "phone", 
     try:
         number = phonenumbers.parse(text, (default_region or "US").upper())
     except NumberParseException as exc:
-        raise FieldError(f"{raw!r} is not a phone number ({exc._msg})", field=field) from None
+        raise FieldError(f"{raw!r} is not a phone number: {_PARSE_PROBLEMS.get(exc.error_type, _NOT_A_NUMBER)}", field=field) from None
     if not phonenumbers.is_valid_number(number):
         raise FieldError(f"{raw!r} is not a valid phone number for its country", field=field)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

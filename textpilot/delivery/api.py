@@ -2,11 +2,12 @@
 whether a marketing text could reach a profile now (and if not, why and until when)."""
 from django.utils import timezone
 from ninja import Query, Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from textpilot.common.errors import FieldError
+from textpilot.common.inputs import RowId
+from textpilot.common.pagination import BoundedLimitOffset
 from textpilot.delivery import sendability, service
-from textpilot.delivery.models import Status as MessageStatus
 from textpilot.delivery.schemas import MessageFilter, MessageOut, SendabilityOut, SendIn, SenderOut
 from textpilot.profiles import service as profiles
 
@@ -37,15 +38,13 @@ def send(request, payload: SendIn):
 
 
 @router.get("/messages", response=list[MessageOut], summary="Messages of the store, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffset)
 def list_messages(request, filters: Query[MessageFilter]):
-    if filters.status and filters.status not in MessageStatus.values:
-        raise FieldError(f"status must be one of {', '.join(MessageStatus.values)}", field="status")
     return service.list_messages(request.store, **filters.dict())
 
 
 @router.get("/messages/{message_id}", response=MessageOut, summary="Read a message and its status")
-def get_message(request, message_id: int):
+def get_message(request, message_id: RowId):
     return service.get_message(request.store, message_id)
 
 
@@ -56,7 +55,7 @@ def list_senders(request):
 
 @router.get("/profiles/{profile_id}/sendability", response=SendabilityOut,
             summary="Could a marketing text go to this profile now? If not: the rule, why, and until when")
-def profile_sendability(request, profile_id: int):
+def profile_sendability(request, profile_id: RowId):
     profile = profiles.get_profile(request.store, profile_id)
     answer = sendability.profile_sendability(request.store, profile)
     return {**answer.__dict__, "local_times": [{"timezone": t.timezone, "local": t.local} for t in answer.local_times]}

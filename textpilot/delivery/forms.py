@@ -7,9 +7,10 @@ import json
 
 from django import forms
 
-from textpilot.delivery.models import DEFAULT_RATE_PER_SECOND, Direction, Kind, NumberType, Status
+from textpilot.delivery.models import DEFAULT_RATE_PER_SECOND, MAX_REPLY_CHARACTERS, Direction, Kind, NumberType, Status
 from textpilot.delivery.providers.base import provider_class, provider_names
 from textpilot.common.dashboard import DashboardForm
+from textpilot.common.inputs import CountryCodeListField
 
 CREDENTIAL_PREFIX = "credential_"
 OPTION_PREFIX = "option_"
@@ -98,6 +99,7 @@ class SenderForm(DashboardForm):
         return [self[name] for name in ("name", "from_number", "number_type", "rate_per_second")]
 
     def sender_arguments(self) -> dict:
+        """create_sender's arguments from the fields that type-checked (all, on a valid form)."""
         data = self.cleaned_data
         options = {}
         for name in self.option_names:
@@ -106,19 +108,19 @@ class SenderForm(DashboardForm):
                 continue  # the provider's default applies
             options[name] = value
         return dict(
-            name=data["name"], provider=data["provider"], from_number=data["from_number"], number_type=data["number_type"],
+            name=data.get("name", ""), provider=data.get("provider", ""), from_number=data.get("from_number", ""),
+            number_type=data.get("number_type", NumberType.TEN_DLC),
             rate_per_second=data.get("rate_per_second"), is_default=True if data.get("is_default") else None,
             credentials={name: data.get(CREDENTIAL_PREFIX + name, "") for name in self.credential_names},
             options=options,
         )
 
-    def add_domain_error(self, exc) -> None:
+    def field_for(self, service_field: str | None) -> str | None:
         # The provider names its own fields ("auth_token"); the form prefixes them.
-        for candidate in (exc.field, CREDENTIAL_PREFIX + str(exc.field), OPTION_PREFIX + str(exc.field)):
+        for candidate in (service_field, CREDENTIAL_PREFIX + str(service_field), OPTION_PREFIX + str(service_field)):
             if candidate in self.fields:
-                self.add_error(candidate, exc.message)
-                return
-        self.add_error(None, exc.message)
+                return candidate
+        return None
 
 
 class JSONOptionField(forms.CharField):
@@ -168,13 +170,16 @@ class ComplianceForm(DashboardForm):
     confirm_overnight = forms.BooleanField(required=False, widget=forms.HiddenInput)
     smart_sending_hours = forms.IntegerField(label="Smart sending (hours)", required=False,
                                              help_text="Skip a marketing text if the customer got one this recently; 0 turns it off (0–168)")
-    allowed_countries = forms.CharField(label="Allowed countries", max_length=400, required=False,
-                                        help_text="Two-letter codes separated by commas, e.g. US, CA. Empty: only the store's country")
+    allowed_countries = CountryCodeListField(label="Allowed countries", max_length=1000, required=False,
+                                             help_text="Two-letter codes separated by commas, e.g. US, CA. Empty: only the store's country")
     daily_spend_cap = forms.DecimalField(label="Daily spend cap", required=False, max_digits=12, decimal_places=2,
                                          help_text="Most the store may spend on texts per day; empty: no cap")
-    stop_reply = forms.CharField(label="Reply to STOP", required=False, max_length=640, widget=forms.Textarea(attrs={"rows": 2}))
-    start_reply = forms.CharField(label="Reply to START", required=False, max_length=640, widget=forms.Textarea(attrs={"rows": 2}))
-    help_reply = forms.CharField(label="Reply to HELP", required=False, max_length=640, widget=forms.Textarea(attrs={"rows": 2}))
+    stop_reply = forms.CharField(label="Reply to STOP", required=False, max_length=MAX_REPLY_CHARACTERS,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+    start_reply = forms.CharField(label="Reply to START", required=False, max_length=MAX_REPLY_CHARACTERS,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    help_reply = forms.CharField(label="Reply to HELP", required=False, max_length=MAX_REPLY_CHARACTERS,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
 
     WINDOW = ("window_start", "window_end")
     SECTIONS = (
@@ -183,9 +188,13 @@ class ComplianceForm(DashboardForm):
         ("Keyword replies", ("stop_reply", "start_reply", "help_reply")),
     )
     REQUIRED = ("window_start", "window_end", "smart_sending_hours")
+    # The service keeps the window as quiet hours: they start where the window ends.
+    domain_fields = {"quiet_hours_start": "window_end", "quiet_hours_end": "window_start"}
 
-    def __init__(self, *args, defaults: dict[str, str] | None = None, **kwargs):
+    def __init__(self, *args, defaults: dict[str, str] | None = None, currency: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        if currency:  # before any bound field is made: they copy the label (a failed save kept no unit)
+            self.fields["daily_spend_cap"].label = f"Daily spend cap ({currency})"
         for name in self.WINDOW:
             self.fields[name].widget = forms.TimeInput(attrs={"type": "time", "aria-label": self.fields[name].label},
                                                        format="%H:%M")
@@ -238,11 +247,17 @@ class ComplianceForm(DashboardForm):
         return bool(overnight and start is not None and end is not None and end <= start)
 
     def settings_values(self) -> dict:
+        """The fields that type-checked, in the service's names (all of them once the form is
+        valid). The window only goes with both its ends: half a window would be checked
+        against the saved other half."""
         data = dict(self.cleaned_data)
-        data["allowed_countries"] = [c.strip() for c in data["allowed_countries"].split(",") if c.strip()]
-        data["quiet_hours_end"], data["quiet_hours_start"] = data.pop("window_start"), data.pop("window_end")
-        data["overnight_window"] = bool(data.get("overnight_window"))
         data.pop("confirm_overnight", None)
+        if self.errors.keys() & set(self.WINDOW):
+            for name in (*self.WINDOW, "overnight_window"):
+                data.pop(name, None)
+        else:
+            data["quiet_hours_end"], data["quiet_hours_start"] = data.pop("window_start"), data.pop("window_end")
+            data["overnight_window"] = bool(data.get("overnight_window"))
         return data
 
     def window_errors(self) -> list[str]:

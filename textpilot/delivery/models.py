@@ -73,6 +73,10 @@ DEFAULT_RATE_PER_SECOND = {
     NumberType.ALPHANUMERIC: 10.0,
 }
 
+# Longest STOP/START/HELP reply a store may set (the service's rule and the form's maxlength):
+# three segments; a reply text longer than that is a mistake.
+MAX_REPLY_CHARACTERS = 480
+
 
 class Sender(StoreOwnedIndexedByComposite):
     """A number (or sender id) of a store at one provider, with its credentials and speed."""

@@ -1,26 +1,28 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from textpilot.common.inputs import BoundedDatetime, JsonObject, PlainText, PublicUrl, RowId
 from textpilot.delivery import sendability
+from textpilot.delivery.models import Status as MessageStatus
 from textpilot.messaging.encoding import MAX_BODY_CHARACTERS
 
 
 class SendIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    to: str | None = Field(None, description="recipient phone (any format; the store's country is the default region)")
-    profile_id: int | None = Field(None, description="or the recipient profile")
-    body: str = Field(..., min_length=1, max_length=MAX_BODY_CHARACTERS, description="the text; merge tags are rendered for the recipient")
+    to: PlainText | None = Field(None, description="recipient phone (any format; the store's country is the default region)")
+    profile_id: RowId | None = Field(None, description="or the recipient profile")
+    body: PlainText = Field(..., min_length=1, max_length=MAX_BODY_CHARACTERS, description="the text; merge tags are rendered for the recipient")
     kind: Literal["marketing", "transactional"] = "transactional"
-    media_urls: list[str] = Field(default_factory=list, max_length=10)
-    sender_id: int | None = Field(None, description="default: the store's default sender")
-    idempotency_key: str | None = Field(None, max_length=200, description="the same key returns the message created the first time")
-    context: dict[str, Any] | None = Field(None, description="merge values beyond the profile: discount_code, checkout_url, order, …")
-    send_after: datetime | None = Field(None, description="schedule for later (UTC unless the value has an offset)")
+    media_urls: list[PublicUrl] = Field(default_factory=list, max_length=10)
+    sender_id: RowId | None = Field(None, description="default: the store's default sender")
+    idempotency_key: PlainText | None = Field(None, max_length=200, description="the same key returns the message created the first time")
+    context: JsonObject | None = Field(None, description="merge values beyond the profile: discount_code, checkout_url, order, …")
+    send_after: BoundedDatetime | None = Field(None, description="schedule for later (UTC unless the value has an offset)")
 
 
 class LocalTimeOut(Schema):
@@ -87,11 +89,11 @@ class SendabilityOut(Schema):
 
 
 class MessageFilter(Schema):
-    status: str | None = None
+    status: Literal[tuple(MessageStatus.values)] | None = None  # the stored statuses, listed in the OpenAPI
     direction: Literal["outbound", "inbound"] | None = None
     kind: Literal["marketing", "transactional"] | None = None
-    phone: str | None = None
-    profile_id: int | None = None
+    phone: PlainText | None = None
+    profile_id: RowId | None = None
 
 
 class SenderOut(Schema):

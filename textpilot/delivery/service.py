@@ -20,11 +20,12 @@ from django.utils import timezone
 
 from textpilot.common.bulk_write import reserve_ids
 from textpilot.common.crypto import decrypt_secret, encrypt_secret
-from textpilot.common.errors import Conflict, FieldError, NotFound
+from textpilot.common.errors import Conflict, ErrorCollector, FieldError, NotFound
+from textpilot.common.inputs import InputError, country_codes
 from textpilot.delivery import composer, queueing, status_hooks
 from textpilot.delivery.models import (
-    DEFAULT_RATE_PER_SECOND, STATUS_RANK, ComplianceSettings, DeliveryReport, Direction, Kind, Message, NumberType, Origin,
-    Sender, Status,
+    DEFAULT_RATE_PER_SECOND, MAX_REPLY_CHARACTERS, STATUS_RANK, ComplianceSettings, DeliveryReport, Direction, Kind, Message,
+    NumberType, Origin, Sender, Status,
 )
 from textpilot.delivery.providers.base import ProviderConfigError, provider_class
 from textpilot.profiles import service as profiles
@@ -34,7 +35,6 @@ from textpilot.stores.models import Store
 
 log = structlog.get_logger(__name__)
 
-MAX_REPLY_CHARACTERS = 480  # three segments: a reply text longer than that is a mistake
 default_sender = composer.default_sender  # the store's active default sender, else its first active one
 
 
@@ -52,43 +52,66 @@ def compliance_settings(store: Store) -> ComplianceSettings:
 
 
 def update_compliance_settings(store: Store, **fields) -> ComplianceSettings:
+    """Change some of the store's compliance settings. Every refused field is reported at
+    once (FieldErrors) and nothing is saved then."""
+    settings = check_compliance_settings(store, **fields)
+    settings.save()
+    return settings
+
+
+def check_compliance_settings(store: Store, **fields) -> ComplianceSettings:
+    """The store's settings with these changes applied, not saved; raises FieldErrors naming
+    every refused field. Any subset of fields may be checked (the window only when given)."""
     settings = compliance_settings(store)
-    allowed = {f.name for f in ComplianceSettings._meta.get_fields()} - {"id", "store"}
+    errors = ErrorCollector()
     for name, value in fields.items():
-        if name not in allowed:
-            raise FieldError(f"unknown compliance setting {name!r}", field=name)
-        if name == "allowed_countries":
-            if not isinstance(value, list) or not all(isinstance(c, str) and len(c.strip()) == 2 and c.strip().isalpha() for c in value):
-                raise FieldError("allowed_countries must be a list of two-letter country codes", field=name)
-            value = sorted({c.strip().upper() for c in value})
-        if name in ("quiet_hours_start", "quiet_hours_end"):
-            value = _clock_time(value, name)
-        if name in ("stop_reply", "start_reply", "help_reply"):
-            value = (value or "").strip() if isinstance(value, str) or value is None else value
-            if not isinstance(value, str) or len(value) > MAX_REPLY_CHARACTERS:
-                raise FieldError(f"{name} must be a text of at most {MAX_REPLY_CHARACTERS} characters (empty: the default)", field=name)
-        if name == "overnight_window" and not isinstance(value, bool):
-            raise FieldError("overnight_window must be true or false", field=name)
-        if name == "smart_sending_hours" and not (isinstance(value, int) and 0 <= value <= 168):
-            raise FieldError("smart_sending_hours must be a whole number of hours from 0 to 168", field=name)
-        if name == "daily_spend_cap" and value is not None:
-            try:
-                value = Decimal(str(value))
-            except ArithmeticError:
-                raise FieldError("daily_spend_cap must be an amount", field=name) from None
-            if value < 0:
-                raise FieldError("daily_spend_cap cannot be negative", field=name)
-        setattr(settings, name, value)
-    if fields.keys() & {"quiet_hours_start", "quiet_hours_end", "overnight_window"}:
+        with errors.catching():
+            setattr(settings, name, _clean_compliance_value(name, value))
+    window = {"quiet_hours_start", "quiet_hours_end", "overnight_window"}
+    if fields.keys() & window and not errors.fields() & window:
         # The window is quiet_hours_end → quiet_hours_start; one that doesn't end after it
         # starts runs past midnight, which must be asked for.
         opens, closes = settings.quiet_hours_end, settings.quiet_hours_start
         if closes <= opens and not settings.overnight_window:
-            raise FieldError(f"the sending window must end after it starts: quiet_hours_start (its end, {closes:%H:%M}) is "
-                             f"not after quiet_hours_end (its start, {opens:%H:%M}); set overnight_window to run it past "
-                             "midnight", field="quiet_hours_start")
-    settings.save()
+            errors.add(FieldError(f"the sending window must end after it starts: quiet_hours_start (its end, {closes:%H:%M}) is "
+                                  f"not after quiet_hours_end (its start, {opens:%H:%M}); set overnight_window to run it past "
+                                  "midnight", field="quiet_hours_start"))
+    errors.raise_if_any()
     return settings
+
+
+_COMPLIANCE_FIELDS = {f.name for f in ComplianceSettings._meta.get_fields()} - {"id", "store"}
+
+
+def _clean_compliance_value(name: str, value):
+    if name not in _COMPLIANCE_FIELDS:
+        raise FieldError(f"unknown compliance setting {name!r}", field=name)
+    if name == "allowed_countries":
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            raise FieldError("allowed_countries must be a list of two-letter country codes", field=name)
+        try:
+            return sorted(country_codes(value))
+        except InputError as exc:
+            raise FieldError(exc.message, field=name) from None
+    if name in ("quiet_hours_start", "quiet_hours_end"):
+        return _clock_time(value, name)
+    if name in ("stop_reply", "start_reply", "help_reply"):
+        value = (value or "").strip() if isinstance(value, str) or value is None else value
+        if not isinstance(value, str) or len(value) > MAX_REPLY_CHARACTERS:
+            raise FieldError(f"{name} must be a text of at most {MAX_REPLY_CHARACTERS} characters (empty: the default)", field=name)
+        return value
+    if name == "overnight_window" and not isinstance(value, bool):
+        raise FieldError("overnight_window must be true or false", field=name)
+    if name == "smart_sending_hours" and not (isinstance(value, int) and 0 <= value <= 168):
+        raise FieldError("smart_sending_hours must be a whole number of hours from 0 to 168", field=name)
+    if name == "daily_spend_cap" and value is not None:
+        try:
+            value = Decimal(str(value))
+        except ArithmeticError:
+            raise FieldError("daily_spend_cap must be an amount", field=name) from None
+        if value < 0:
+            raise FieldError("daily_spend_cap cannot be negative", field=name)
+    return value
 
 
 def _clock_time(value, field: str) -> datetime_time:
@@ -120,36 +143,51 @@ def create_sender(
     rate_per_second: float | None = None, credentials: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None, is_default: bool | None = None,
 ) -> Sender:
-    name = (name or "").strip()
-    if not name:
-        raise FieldError("a sender needs a name", field="name")
-    if number_type not in NumberType.values:
-        raise FieldError(f"number_type must be one of {', '.join(NumberType.values)}", field="number_type")
-    try:
-        cls = provider_class(provider)
-        cls.validate_config(dict(credentials or {}), dict(options or {}))
-    except ProviderConfigError as exc:
-        raise FieldError(str(exc), field=exc.field or "provider") from None
-    from_number = (from_number or "").strip()
-    if not from_number:
-        raise FieldError("a sender needs a number or sender id", field="from_number")
-    if from_number.startswith("+"):
-        from_number = normalize_phone(from_number, field="from_number")
-    rate = DEFAULT_RATE_PER_SECOND[number_type] if rate_per_second is None else float(rate_per_second)
-    if not 0 < rate <= 10_000:
-        raise FieldError("rate_per_second must be above 0 and at most 10,000", field="rate_per_second")
-    if Sender.objects.filter(store=store, name=name).exists():
-        raise Conflict(f"a sender named {name!r} already exists", field="name")
+    clean = check_sender(store, name=name, provider=provider, from_number=from_number, number_type=number_type,
+                         rate_per_second=rate_per_second, credentials=credentials, options=options)
     with transaction.atomic():
         first = not Sender.objects.filter(store=store).exists()
         make_default = first if is_default is None else is_default
         if make_default:
             Sender.objects.filter(store=store, is_default=True).update(is_default=False)
         return Sender.objects.create(
-            store=store, name=name, provider=provider, from_number=from_number, number_type=number_type,
-            rate_per_second=rate, credentials_encrypted=encrypt_secret(json.dumps(dict(credentials or {}))) if credentials else "",
-            options={**cls.option_fields, **dict(options or {})}, is_default=make_default,
+            store=store, name=clean["name"], provider=provider, from_number=clean["from_number"], number_type=number_type,
+            rate_per_second=clean["rate"], credentials_encrypted=encrypt_secret(json.dumps(dict(credentials or {}))) if credentials else "",
+            options={**clean["provider_cls"].option_fields, **dict(options or {})}, is_default=make_default,
         )
+
+
+def check_sender(
+    store: Store, *, name: str, provider: str, from_number: str, number_type: str = NumberType.TEN_DLC,
+    rate_per_second: float | None = None, credentials: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> dict:
+    """A new sender's values cleaned (nothing written), or FieldErrors naming every refused field."""
+    errors, clean = ErrorCollector(), {}
+    clean["name"] = name = (name or "").strip()
+    if not name:
+        errors.add(FieldError("a sender needs a name", field="name"))
+    elif Sender.objects.filter(store=store, name=name).exists():
+        errors.add(Conflict(f"a sender named {name!r} already exists", field="name"))
+    if number_type not in NumberType.values:
+        errors.add(FieldError(f"number_type must be one of {', '.join(NumberType.values)}", field="number_type"))
+    try:
+        clean["provider_cls"] = cls = provider_class(provider)
+        cls.validate_config(dict(credentials or {}), dict(options or {}))
+    except ProviderConfigError as exc:
+        for error in exc.errors:
+            errors.add(FieldError(str(error), field=error.field or "provider"))
+    clean["from_number"] = from_number = (from_number or "").strip()
+    if not from_number:
+        errors.add(FieldError("a sender needs a number or sender id", field="from_number"))
+    elif from_number.startswith("+"):
+        clean["from_number"] = errors.collect(normalize_phone, from_number, field="from_number")
+    rate = DEFAULT_RATE_PER_SECOND.get(number_type, 1.0) if rate_per_second is None else float(rate_per_second)
+    if not 0 < rate <= 10_000:
+        errors.add(FieldError("rate_per_second must be above 0 and at most 10,000", field="rate_per_second"))
+    clean["rate"] = rate
+    errors.raise_if_any()
+    return clean
 
 
 def sender_credentials(sender: Sender) -> dict[str, str]:
@@ -177,15 +215,27 @@ def sender_for_number(store: Store, number: str) -> Sender | None:
 
 
 def set_sender_active(store: Store, sender_id: int, active: bool) -> Sender:
-    """Switch a sender on or off. An inactive sender sends nothing (its queued texts wait)
-    and can't stay the default."""
-    sender = get_sender(store, sender_id)
-    sender.active = bool(active)
-    if not sender.active:
-        sender.is_default = False
-    sender.save(update_fields=["active", "is_default"])
-    log.info("sender.active", store=store.slug, sender_id=sender.pk, active=sender.active)
+    """Switch a sender on or off. An inactive sender sends nothing (its queued texts wait).
+    The default keeps its flag while it is off, so switching it on again restores it; in the
+    meantime texts go through the first active sender (composer.default_sender). A sender
+    switched on in a store without any default becomes the default."""
+    with transaction.atomic():
+        sender = get_sender(store, sender_id)
+        sender.active = bool(active)
+        if sender.active and not Sender.objects.filter(store=store, is_default=True).exclude(pk=sender.pk).exists():
+            sender.is_default = True
+        sender.save(update_fields=["active", "is_default"])
+    log.info("sender.active", store=store.slug, sender_id=sender.pk, active=sender.active, is_default=sender.is_default)
     return sender
+
+
+# Plain ASCII on purpose: one curly quote forces UCS-2 and doubles the cost of every test.
+SENDER_TEST_TEXT = '{brand}: test message from textpilot through sender "{sender}".'
+
+
+def sender_test_text(store: Store, sender: Sender) -> str:
+    """The built-in text of a sender's *Send test message* button."""
+    return SENDER_TEST_TEXT.format(brand=store.brand, sender=sender.name)
 
 
 def make_default_sender(store: Store, sender_id: int) -> Sender:
@@ -225,9 +275,11 @@ def send_message(
         if existing is not None:
             return existing
     texts = composer.Composer(store, request, composer.choose_sender(store, sender))  # TemplateError: nothing stored
-    profile = _recipient(store, to, profile)
-    composed = texts.compose(profile.phone, composer.render_context(store, profile, context) if texts.template else None)
+    # One transaction from the recipient to the message: a text refused after `to` created
+    # its profile (a bad merge context, an unstorable value) leaves no profile behind.
     with transaction.atomic():
+        profile = _recipient(store, to, profile)
+        composed = texts.compose(profile.phone, composer.render_context(store, profile, context) if texts.template else None)
         [message_id] = reserve_ids(Message, 1)
         inserted = queueing.write(texts, [queueing.Pending(message_id, profile.pk, profile.phone, origin_key, composed)],
                                   now=timezone.now(), send_after=send_after)

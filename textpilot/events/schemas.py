@@ -10,26 +10,28 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from textpilot.common.inputs import BoundedDatetime, JsonObject, PlainText
+
 
 class ProfileRef(BaseModel):
     """Who the event is about: any one identifier is enough."""
 
     model_config = ConfigDict(extra="forbid")
 
-    phone: str | None = Field(None, max_length=40)
-    email: str | None = Field(None, max_length=254)
-    external_id: str | None = Field(None, max_length=128)
-    anonymous_id: str | None = Field(None, max_length=64)
+    phone: PlainText | None = Field(None, max_length=40)
+    email: PlainText | None = Field(None, max_length=254)
+    external_id: PlainText | None = Field(None, max_length=128)
+    anonymous_id: PlainText | None = Field(None, max_length=64)
 
 
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(..., max_length=100, examples=["Viewed Product"])
+    name: PlainText = Field(..., max_length=100, examples=["Viewed Product"])
     profile: ProfileRef
-    properties: dict[str, Any] = {}
-    time: datetime | None = Field(None, description="when it happened (ISO 8601 with offset); default now")
-    idempotency_key: str | None = Field(None, max_length=128, description="same key twice records once")
+    properties: JsonObject = {}
+    time: BoundedDatetime | None = Field(None, description="when it happened (ISO 8601 with offset); default now")
+    idempotency_key: PlainText | None = Field(None, max_length=128, description="same key twice records once")
 
 
 class EventBatchIn(BaseModel):

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from textpilot.common import hooks
+from textpilot.common import hooks, inputs
 from textpilot.common.privacy import Erasure
 from textpilot.common.errors import FieldError, NotFound
 from textpilot.events.models import Event
@@ -26,6 +26,24 @@ def normalize_event_name(name: str) -> str:
     return normalized
 
 
+def clean_properties(properties) -> tuple[dict, str]:
+    """Event properties and their JSON text (serialised once, for the size check and an
+    insert): a JSON object that both databases store (common.inputs.finite_json), at most
+    MAX_EVENT_PROPERTIES_BYTES long."""
+    properties = properties or {}
+    if not isinstance(properties, dict):
+        raise FieldError("properties must be a JSON object", field="properties")
+    inputs.checked(inputs.finite_json, properties, "properties")
+    text = json.dumps(properties, default=str)
+    if len(text) > MAX_EVENT_PROPERTIES_BYTES:
+        raise FieldError(f"properties are larger than {MAX_EVENT_PROPERTIES_BYTES} bytes", field="properties")
+    return properties, text
+
+
+def clean_occurred_at(value: datetime | None, field: str = "time") -> datetime | None:
+    return inputs.checked(inputs.bounded_datetime, value, field) if value is not None else None
+
+
 def record_event(
     store: Store,
     profile: Profile,
@@ -40,12 +58,10 @@ def record_event(
     if profile.store_id != store.pk:
         raise NotFound("no such profile in this store", field="profile_id")
     name = normalize_event_name(name)
-    properties = properties or {}
-    if not isinstance(properties, dict):
-        raise FieldError("properties must be a JSON object", field="properties")
-    if len(json.dumps(properties, default=str)) > MAX_EVENT_PROPERTIES_BYTES:
-        raise FieldError(f"properties are larger than {MAX_EVENT_PROPERTIES_BYTES} bytes", field="properties")
+    properties, _ = clean_properties(properties)
+    occurred_at = clean_occurred_at(occurred_at, "occurred_at")
     if idempotency_key:
+        inputs.checked(inputs.plain_text, idempotency_key, "idempotency_key")
         existing = Event.objects.filter(store=store, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False

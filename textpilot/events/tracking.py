@@ -5,9 +5,9 @@ two (a profile lookup and one multi-row insert), whatever its size; idempotency 
 kept by ON CONFLICT DO NOTHING on the store's unique key (event_inserts.py); new people,
 new identifiers and merges go through profiles.identify. tests/events/test_ingest_query_budget.py
 holds those counts. A batch is validated whole first: one bad item refuses the batch (422
-naming the item and field) and nothing is written."""
-import json
-import re
+naming the item and field) and nothing is written. A duplicate item (its idempotency key is
+stored already, or an earlier item of the batch has it) is counted in `duplicates` and its
+identifiers are not resolved: it creates or changes no profile."""
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,11 +16,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from textpilot.common import hooks
-from textpilot.common.errors import FieldError
+from textpilot.common import hooks, inputs
+from textpilot.common.errors import FieldError, field_path
 from textpilot.events import event_inserts
 from textpilot.events.models import Event
-from textpilot.events.service import MAX_EVENT_PROPERTIES_BYTES, normalize_event_name, record_event
+from textpilot.events.service import clean_occurred_at, clean_properties, normalize_event_name, record_event
 from textpilot.profiles import service as profiles
 from textpilot.stores.models import Store
 
@@ -59,13 +59,6 @@ class TrackResult:
     written: list[hooks.EventRecorded] = field(default_factory=list)
 
 
-# PostgreSQL stores no NUL character in text or jsonb ("unsupported Unicode escape sequence"):
-# refused here as 422 rather than failing the insert with a 500. The JSON text escapes it as
-# \u0000; an escaped backslash before "u0000" (the six characters, sent as text) is not one.
-_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
-NUL_MESSAGE = "must not contain the NUL character (\\u0000)"
-
-
 def _clean_item(store: Store, raw: dict, now: datetime) -> TrackItem:
     name = normalize_event_name(raw.get("name", ""))
     try:
@@ -75,28 +68,18 @@ def _clean_item(store: Store, raw: dict, now: datetime) -> TrackItem:
     except FieldError as exc:
         raise FieldError(exc.message, field=f"profile.{exc.field}") from None
     identifiers = {k: v for k, v in identifiers.items() if k in profiles.IDENTIFIERS and v}
-    for field_name, value in identifiers.items():
-        if "\x00" in value:
-            raise FieldError(f"profile.{field_name} {NUL_MESSAGE}", field=f"profile.{field_name}")
     if not identifiers:
         raise FieldError("the event names no profile: give profile.phone, .email, .external_id or .anonymous_id", field="profile")
-    properties = raw.get("properties") or {}
-    if not isinstance(properties, dict):
-        raise FieldError("properties must be a JSON object", field="properties")
-    properties_json = json.dumps(properties, default=str)
-    if len(properties_json) > MAX_EVENT_PROPERTIES_BYTES:
-        raise FieldError(f"properties are larger than {MAX_EVENT_PROPERTIES_BYTES} bytes", field="properties")
-    if "\\u0000" in properties_json and _JSON_NUL.search(properties_json):
-        raise FieldError(f"properties {NUL_MESSAGE}", field="properties")
-    occurred_at = raw.get("time")
+    properties, properties_json = clean_properties(raw.get("properties"))
+    occurred_at = clean_occurred_at(raw.get("time"))
     if occurred_at is not None:
         if timezone.is_naive(occurred_at):
             raise FieldError("time needs a UTC offset, e.g. 2026-05-01T12:00:00Z", field="time")
         if occurred_at > now + MAX_CLOCK_SKEW:
             raise FieldError("time is more than 24 hours in the future", field="time")
     key = raw.get("idempotency_key") or None
-    if key and "\x00" in key:
-        raise FieldError(f"idempotency_key {NUL_MESSAGE}", field="idempotency_key")
+    if key:
+        inputs.checked(inputs.plain_text, key, "idempotency_key")
     return TrackItem(name, identifiers, properties, occurred_at, key, properties_json)
 
 
@@ -110,7 +93,7 @@ def clean_batch(store: Store, raw_items: list[dict]) -> list[TrackItem]:
         try:
             items.append(_clean_item(store, raw, now))
         except FieldError as exc:
-            errors.append({"loc": ["body", "events", index, exc.field or ""], "msg": exc.message, "type": exc.code})
+            errors.append({"loc": ["body", "events", index, *field_path(exc.field)], "msg": exc.message, "type": exc.code})
     if errors:
         raise BatchError(errors)
     return items
@@ -139,12 +122,33 @@ def _known_profiles(store: Store, items: list[TrackItem]) -> dict[int, int]:
     return resolved
 
 
-def _identify_rest(store: Store, items: list[TrackItem], resolved: dict[int, int], source: str) -> int:
+def _duplicates(store: Store, items: list[TrackItem], resolved: dict[int, int]) -> set[int]:
+    """Indexes of the items that will not be recorded: an idempotency key seen earlier in the
+    batch, or one the store already has. Their profile is never resolved, so a duplicate
+    creates or changes no profile. Only items of people not known yet need the key lookup
+    (a known profile's duplicate is skipped by the insert's ON CONFLICT), so the steady
+    state keeps its two statements."""
+    seen, skipped = set(), set()
+    for index, item in enumerate(items):
+        if item.idempotency_key:
+            if item.idempotency_key in seen:
+                skipped.add(index)
+            seen.add(item.idempotency_key)
+    unknown = {index: item.idempotency_key for index, item in enumerate(items)
+               if index not in resolved and index not in skipped and item.idempotency_key}
+    if unknown:
+        stored = set(Event.objects.filter(store=store, idempotency_key__in=set(unknown.values()))
+                     .values_list("idempotency_key", flat=True))
+        skipped.update(index for index, key in unknown.items() if key in stored)
+    return skipped
+
+
+def _identify_rest(store: Store, items: list[TrackItem], resolved: dict[int, int], skipped: set[int], source: str) -> int:
     """New people, a new identifier for a known one, or two profiles to merge: the slow,
     exact path (profiles.identify), once per distinct set of identifiers. Returns profiles created."""
     created, done = 0, {}
     for index, item in enumerate(items):
-        if index in resolved:
+        if index in resolved or index in skipped:
             continue
         wanted = tuple(sorted(item.identifiers.items()))
         if wanted not in done:
@@ -178,13 +182,13 @@ def track_events(store: Store, raw_items: list[dict], source: str = "api") -> Tr
     # leaves no profile behind. The insert alone is one statement, atomic by itself.
     atomic = transaction.atomic() if len(resolved) < len(items) else nullcontext()
     with atomic:
-        result.profiles_created = _identify_rest(store, items, resolved, source)
-        now, rows, keys = timezone.now(), [], set()
+        # A key twice in this batch: the first one counts; a key already stored: a duplicate.
+        skipped = _duplicates(store, items, resolved)
+        result.profiles_created = _identify_rest(store, items, resolved, skipped, source)
+        now, rows = timezone.now(), []
         for index, item in enumerate(items):
-            if item.idempotency_key:
-                if item.idempotency_key in keys:  # twice in this batch: the first one counts
-                    continue
-                keys.add(item.idempotency_key)
+            if index in skipped:
+                continue
             rows.append(event_inserts.EventRow(resolved[index], item.name, item.properties_json, item.occurred_at or now,
                                                item.idempotency_key))
         result.written = event_inserts.insert_many(store.pk, source, now, rows)

@@ -4,15 +4,16 @@ from typing import Any, Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from textpilot.common.inputs import CountryCode, PlainText
 from textpilot.messaging.encoding import MAX_BODY_CHARACTERS
 
 
 class PreviewIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(..., min_length=1, max_length=MAX_BODY_CHARACTERS, description="the text; may hold merge tags")
+    body: PlainText = Field(..., min_length=1, max_length=MAX_BODY_CHARACTERS, description="the text; may hold merge tags")
     kind: Literal["marketing", "transactional"]
-    country: str | None = Field(None, min_length=2, max_length=2, description="recipient country (ISO 3166); default: the store's")
+    country: CountryCode | None = Field(None, description="recipient country (ISO 3166); default: the store's")
     channel: Literal["sms", "mms"] = "sms"
 
 
@@ -37,7 +38,7 @@ class PreviewOut(Schema):
 class TemplateIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(..., min_length=1, max_length=MAX_BODY_CHARACTERS)
+    body: PlainText = Field(..., min_length=1, max_length=MAX_BODY_CHARACTERS)
     context_kind: Literal["campaign", "checkout", "order", "all"] = Field(
         "campaign", description="what the send knows: a campaign the profile, a checkout text also the checkout, an order update the order"
     )

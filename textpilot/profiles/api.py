@@ -1,6 +1,8 @@
 from ninja import Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from textpilot.common.inputs import PlainText, RowId
+from textpilot.common.pagination import BoundedLimitOffset
 from textpilot.profiles import consent, privacy, service, stats_slot
 from textpilot.profiles.consent_proof import consent_proof_response
 from textpilot.profiles.schemas import ConsentIn, ConsentOut, IdentifyIn, ProfileIn, ProfileOut, ProfilePatch
@@ -9,10 +11,10 @@ router = Router(tags=["profiles"])
 
 
 class ProfileSearch(Schema):
-    search: str = ""
+    search: PlainText = ""
 
 
-class ProfilePagination(LimitOffsetPagination):
+class ProfilePagination(BoundedLimitOffset):
     """Limit/offset pages whose profiles get their stats in one query for the whole page."""
 
     def paginate_queryset(self, queryset, pagination, request, **params):
@@ -41,12 +43,12 @@ def list_profiles(request, filters: Query[ProfileSearch]):
 
 
 @router.get("/profiles/{profile_id}", response=ProfileOut, summary="Read a profile")
-def get_profile(request, profile_id: int):
+def get_profile(request, profile_id: RowId):
     return service.get_profile(request.store, profile_id)
 
 
 @router.patch("/profiles/{profile_id}", response=ProfileOut, summary="Change some fields of a profile")
-def update_profile(request, profile_id: int, payload: ProfilePatch):
+def update_profile(request, profile_id: RowId, payload: ProfilePatch):
     return service.update_profile(request.store, profile_id, **payload.dict(exclude_unset=True))
 
 
@@ -54,7 +56,7 @@ def update_profile(request, profile_id: int, payload: ProfilePatch):
              description="An opt-in after a STOP (or another opt-out textpilot observed) needs evidence of a form "
                          "submission (`consent_text` plus `ip_address` or `user_agent`) made after it; otherwise 409. "
                          "`occurred_at` may not be in the future (5 min of clock skew are allowed).")
-def record_consent(request, profile_id: int, payload: ConsentIn):
+def record_consent(request, profile_id: RowId, payload: ConsentIn):
     profile = service.get_profile(request.store, profile_id)
     data = payload.dict()
     return Status(201, service.record_consent(request.store, profile, data.pop("status"), data.pop("source"),
@@ -62,7 +64,7 @@ def record_consent(request, profile_id: int, payload: ConsentIn):
 
 
 @router.get("/profiles/{profile_id}/consent", response=list[ConsentOut], summary="The consent evidence trail")
-def consent_trail(request, profile_id: int):
+def consent_trail(request, profile_id: RowId):
     profile = service.get_profile(request.store, profile_id)
     return list(service.consent_trail(request.store, profile))
 
@@ -73,15 +75,15 @@ def consent_trail(request, profile_id: int):
                 "HTML document (inline CSS, no external assets).",
     openapi_extra={"responses": {200: {"description": "HTML document", "content": {"text/html": {"schema": {"type": "string"}}}}}},
 )
-def consent_proof(request, profile_id: int):
+def consent_proof(request, profile_id: RowId):
     return consent_proof_response(request.store, service.get_profile(request.store, profile_id))
 
 
 @router.get("/profiles/{profile_id}/export", response=dict, summary="Everything stored about a person (privacy request)")
-def export_profile(request, profile_id: int):
+def export_profile(request, profile_id: RowId):
     return privacy.export_profile(request.store, service.get_profile(request.store, profile_id))
 
 
 @router.post("/profiles/{profile_id}/erase", response=ProfileOut, summary="Erase a person's personal data (privacy request)")
-def erase_profile(request, profile_id: int):
+def erase_profile(request, profile_id: RowId):
     return privacy.erase_profile(request.store, service.get_profile(request.store, profile_id))

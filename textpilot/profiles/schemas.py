@@ -5,51 +5,52 @@ from typing import Any, Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from textpilot.common.inputs import BoundedDatetime, JsonObject, PlainText
 from textpilot.profiles import stats_slot
 
 
 class ProfileIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    phone: str | None = Field(None, max_length=40, examples=["+14155550123"])
-    email: str | None = Field(None, max_length=254)
-    external_id: str | None = Field(None, max_length=128)
-    first_name: str = Field("", max_length=100)
-    last_name: str = Field("", max_length=100)
-    gender: str = ""
-    language: str = Field("", max_length=16)
-    country: str = Field("", max_length=2)
-    region: str = Field("", max_length=6, description="state or province code, e.g. TX")
-    city: str = Field("", max_length=100)
+    phone: PlainText | None = Field(None, max_length=40, examples=["+14155550123"])
+    email: PlainText | None = Field(None, max_length=254)
+    external_id: PlainText | None = Field(None, max_length=128)
+    first_name: PlainText = Field("", max_length=100)
+    last_name: PlainText = Field("", max_length=100)
+    gender: PlainText = ""
+    language: PlainText = Field("", max_length=16)
+    country: PlainText = Field("", max_length=2)
+    region: PlainText = Field("", max_length=6, description="state or province code, e.g. TX")
+    city: PlainText = Field("", max_length=100)
     latitude: float | None = None
     longitude: float | None = None
-    timezone: str = Field("", max_length=64)
-    properties: dict[str, Any] = {}
-    source: str = Field("api", max_length=64)
+    timezone: PlainText = Field("", max_length=64)
+    properties: JsonObject = {}
+    source: PlainText = Field("api", max_length=64)
 
 
 class IdentifyIn(ProfileIn):
-    anonymous_id: str | None = Field(None, max_length=64, description="storefront visitor id to fold into this profile")
+    anonymous_id: PlainText | None = Field(None, max_length=64, description="storefront visitor id to fold into this profile")
 
 
 class ProfilePatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    phone: str | None = Field(None, max_length=40)
-    email: str | None = Field(None, max_length=254)
-    external_id: str | None = Field(None, max_length=128)
-    first_name: str | None = Field(None, max_length=100)
-    last_name: str | None = Field(None, max_length=100)
-    gender: str | None = None
-    language: str | None = Field(None, max_length=16)
-    country: str | None = Field(None, max_length=2)
-    region: str | None = Field(None, max_length=6)
-    city: str | None = Field(None, max_length=100)
+    phone: PlainText | None = Field(None, max_length=40)
+    email: PlainText | None = Field(None, max_length=254)
+    external_id: PlainText | None = Field(None, max_length=128)
+    first_name: PlainText | None = Field(None, max_length=100)
+    last_name: PlainText | None = Field(None, max_length=100)
+    gender: PlainText | None = None
+    language: PlainText | None = Field(None, max_length=16)
+    country: PlainText | None = Field(None, max_length=2)
+    region: PlainText | None = Field(None, max_length=6)
+    city: PlainText | None = Field(None, max_length=100)
     latitude: float | None = None
     longitude: float | None = None
-    timezone: str | None = Field(None, max_length=64)
-    properties: dict[str, Any] | None = None
-    source: str | None = Field(None, max_length=64)
+    timezone: PlainText | None = Field(None, max_length=64)
+    properties: JsonObject | None = None
+    source: PlainText | None = Field(None, max_length=64)
 
 
 class CustomerPredictionOut(Schema):
@@ -114,13 +115,13 @@ class ConsentIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["subscribed", "unsubscribed", "pending"]
-    source: str = Field(..., min_length=1, max_length=64)
+    source: PlainText = Field(..., min_length=1, max_length=64)
     channel: Literal["sms", "email"] = "sms"
-    keyword: str = Field("", max_length=64)
-    ip_address: str | None = None
-    user_agent: str = Field("", max_length=1000)
-    consent_text: str = Field("", max_length=5000)
-    occurred_at: datetime | None = None
+    keyword: PlainText = Field("", max_length=64)
+    ip_address: PlainText | None = None
+    user_agent: PlainText = Field("", max_length=1000)
+    consent_text: PlainText = Field("", max_length=5000)
+    occurred_at: BoundedDatetime | None = None
 
 
 class ConsentOut(Schema):

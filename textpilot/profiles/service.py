@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from textpilot.common import hooks
+from textpilot.common import hooks, inputs
 from textpilot.common import privacy as privacy_registry
 from textpilot.common.errors import Conflict, FieldError, NotFound
 from textpilot.profiles import consent as consent_rules
@@ -43,7 +43,7 @@ def clean_profile_fields(store: Store, fields: dict) -> dict:
         if name not in EDITABLE_FIELDS:
             raise FieldError(f"unknown profile field {name!r}", field=name)
         if isinstance(value, str):
-            value = value.strip()
+            value = inputs.checked(inputs.plain_text, value.strip(), name)
         if name in TEXT_LIMITS and value is not None and len(str(value)) > TEXT_LIMITS[name]:
             raise FieldError(f"{name} is longer than {TEXT_LIMITS[name]} characters", field=name)
         if name == "phone":
@@ -67,9 +67,7 @@ def clean_profile_fields(store: Store, fields: dict) -> dict:
             if value and not LANGUAGE_RE.match(value):
                 raise FieldError(f"{value!r} is not a language code like 'en' or 'pt-BR'", field="language")
         elif name == "country":
-            if value and (len(value) != 2 or not value.isalpha()):
-                raise FieldError("country must be a 2-letter ISO 3166 code", field="country")
-            value = (value or "").upper()
+            value = inputs.checked(inputs.country_code, value, "country") if value else ""
         elif name == "region":
             # A state or province code, as in ISO 3166-2 after the country ("TX", "QC", "NSW").
             value = (value or "").upper()
@@ -94,6 +92,7 @@ def clean_profile_fields(store: Store, fields: dict) -> dict:
                 value = {}
             if not isinstance(value, dict):
                 raise FieldError("properties must be a JSON object", field="properties")
+            inputs.checked(inputs.finite_json, value, "properties")
             if len(json.dumps(value, default=str)) > MAX_PROPERTIES_BYTES:
                 raise FieldError(f"properties are larger than {MAX_PROPERTIES_BYTES} bytes", field="properties")
         clean[name] = value if value is not None or name in (*IDENTIFIERS, "latitude", "longitude") else ""
@@ -138,8 +137,14 @@ def update_profile(store: Store, profile_id: int, **fields) -> Profile:
     _check_identifiers_free(store, clean, exclude_pk=profile.pk)
     for name, value in clean.items():
         setattr(profile, name, value)
-    profile.save(update_fields=[*clean, "updated_at"])
-    identifier_history.remember_profile(store, profile, names=[name for name in clean if name in IDENTIFIERS])
+    try:
+        with transaction.atomic():  # the row and its identifier history, or neither
+            profile.save(update_fields=[*clean, "updated_at"])
+            identifier_history.remember_profile(store, profile, names=[name for name in clean if name in IDENTIFIERS])
+    except IntegrityError:
+        # A concurrent write took one of these identifiers first: say which, as create_profile does.
+        _check_identifiers_free(store, clean, exclude_pk=profile.pk)
+        raise
     return profile
 
 

@@ -12,12 +12,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from textpilot.common.phones import normalize_phone
-from textpilot.common.errors import Conflict, FieldError, NotFound
+from textpilot.common.errors import Conflict, ErrorCollector, FieldError, NotFound
+from textpilot.common.inputs import InputError, country_code, currency_code, host_name, plain_text
 from textpilot.stores import api_key_cache
 from textpilot.stores.models import ApiKey, Membership, Store
 
 API_KEY_PREFIX = "tp_"
 EDITABLE_STORE_FIELDS = ("name", "timezone", "currency", "country", "domain", "sender_name", "sender_phone", "support_email")
+API_KEY_NAME_MAX = ApiKey._meta.get_field("name").max_length
 TEXT_LIMITS = {"name": 200, "domain": 255, "sender_name": 64, "support_email": 254}
 
 
@@ -27,35 +29,54 @@ def hash_api_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def _validate_store_fields(fields: dict) -> dict:
-    clean = {}
-    for name, value in fields.items():
-        if name not in EDITABLE_STORE_FIELDS:
-            raise FieldError(f"unknown store setting {name!r}", field=name)
-        value = (value or "").strip() if isinstance(value, str) or value is None else value
-        if name == "name" and not value:
-            raise FieldError("store name is required", field="name")
-        if name in TEXT_LIMITS and len(value) > TEXT_LIMITS[name]:
-            raise FieldError(f"{name.replace('_', ' ')} is longer than {TEXT_LIMITS[name]} characters", field=name)
-        if name == "support_email" and value:
-            try:
-                validate_email(value)
-            except ValidationError:
-                raise FieldError(f"{value!r} is not a valid email address", field="support_email") from None
-        if name == "timezone" and value not in zoneinfo.available_timezones():
-            raise FieldError(f"unknown time zone {value!r}", field="timezone")
-        if name == "currency":
-            if len(value) != 3 or not value.isalpha():
-                raise FieldError("currency must be a 3-letter ISO 4217 code", field="currency")
-            value = value.upper()
-        if name == "country":
-            if len(value) != 2 or not value.isalpha():
-                raise FieldError("country must be a 2-letter ISO 3166 code", field="country")
-            value = value.upper()
-        if name == "sender_phone" and value:
-            value = normalize_phone(value, default_region=clean.get("country") or fields.get("country") or "US", field="sender_phone", allow_short_code=True)
-        clean[name] = value
+def _validate_store_fields(fields: dict, current_country: str = "US") -> dict:
+    """The settings cleaned, or FieldErrors naming every refused one. `current_country` is the
+    region a national sender number is read in when the country is not being changed."""
+    clean, errors = {}, ErrorCollector()
+    order = {name: index for index, name in enumerate(EDITABLE_STORE_FIELDS)}  # the country before the number read in it
+    for name, value in sorted(fields.items(), key=lambda item: order.get(item[0], len(order))):
+        with errors.catching():
+            clean[name] = _clean_store_field(name, value, clean, current_country)
+    errors.raise_if_any()
     return clean
+
+
+def _clean_store_field(name: str, value, clean: dict, current_country: str):
+    if name not in EDITABLE_STORE_FIELDS:
+        raise FieldError(f"unknown store setting {name!r}", field=name)
+    value = (value or "").strip() if isinstance(value, str) or value is None else value
+    if not isinstance(value, str):
+        raise FieldError(f"{name} must be text", field=name)
+    try:
+        value = plain_text(value)
+        if name == "currency":
+            return currency_code(value)
+        if name == "country":
+            return country_code(value)
+        if name == "domain" and value:
+            value = host_name(value)
+    except InputError as exc:
+        raise FieldError(exc.message, field=name) from None
+    if name == "name" and not value:
+        raise FieldError("store name is required", field="name")
+    if name in TEXT_LIMITS and len(value) > TEXT_LIMITS[name]:
+        raise FieldError(f"{name} is longer than {TEXT_LIMITS[name]} characters", field=name)
+    if name == "support_email" and value:
+        try:
+            validate_email(value)
+        except ValidationError:
+            raise FieldError(f"{value!r} is not a valid email address", field="support_email") from None
+    if name == "timezone" and value not in zoneinfo.available_timezones():
+        raise FieldError(f"unknown time zone {value!r}", field="timezone")
+    if name == "sender_phone" and value:
+        region = clean.get("country") or current_country or "US"
+        return normalize_phone(value, default_region=region, field="sender_phone", allow_short_code=True)
+    return value
+
+
+def check_store_settings(store: Store, **fields) -> dict:
+    """The settings cleaned (nothing saved), or FieldErrors naming every refused one."""
+    return _validate_store_fields(fields, current_country=store.country)
 
 
 @transaction.atomic
@@ -70,7 +91,7 @@ def create_store(name: str, slug: str | None = None, **settings) -> Store:
 
 
 def update_store_settings(store: Store, **fields) -> Store:
-    clean = _validate_store_fields(fields)
+    clean = check_store_settings(store, **fields)
     for name, value in clean.items():
         setattr(store, name, value)
     store.save(update_fields=list(clean))
@@ -127,11 +148,25 @@ def role_of(user, store: Store) -> str | None:
 
 
 def create_api_key(store: Store, name: str = "default") -> tuple[ApiKey, str]:
-    """Returns the stored key row and the raw key, which is never stored and cannot be shown again."""
-    name = (name or "").strip() or "default"
+    """Returns the stored key row and the raw key, which is never stored and cannot be shown
+    again. A blank name or one longer than the column is refused, never replaced or cut."""
+    name = (name or "").strip() if isinstance(name, str) else name
+    if not isinstance(name, str) or not name:
+        raise FieldError("name is required: say what will use the key, e.g. Shopify sync", field="name")
+    if "\x00" in name:
+        raise FieldError("name contains the NUL character (U+0000), which cannot be stored", field="name")
+    if len(name) > API_KEY_NAME_MAX:
+        raise FieldError(f"name is at most {API_KEY_NAME_MAX} characters; this one has {len(name)}", field="name")
     raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    api_key = ApiKey.objects.create(store=store, name=name[:100], prefix=raw_key[:10], key_hash=hash_api_key(raw_key))
+    api_key = ApiKey.objects.create(store=store, name=name, prefix=raw_key[:10], key_hash=hash_api_key(raw_key))
     return api_key, raw_key
+
+
+def get_api_key(store: Store, key_id: int) -> ApiKey:
+    api_key = ApiKey.objects.filter(store=store, pk=key_id).first()
+    if api_key is None:
+        raise NotFound("no such API key in this store", field="key_id")
+    return api_key
 
 
 def authenticate_api_key(raw_key: str) -> ApiKey | None:
@@ -156,9 +191,7 @@ def authenticate_api_key(raw_key: str) -> ApiKey | None:
 
 
 def revoke_api_key(store: Store, key_id: int) -> ApiKey:
-    api_key = ApiKey.objects.filter(store=store, pk=key_id).first()
-    if api_key is None:
-        raise NotFound("no such API key in this store", field="key_id")
+    api_key = get_api_key(store, key_id)
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])

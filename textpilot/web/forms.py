@@ -1,22 +1,26 @@
-"""Dashboard forms. They collect and type-check input only; the domain rules (time zone,
-currency, phone…) live in the services, whose FieldError is shown next to its field."""
+"""Dashboard forms. They collect and type-check input (common.inputs' fields: ISO codes, host
+names, text without NUL, none cut short by an HTML maxlength); the domain rules (time zone,
+phone, …) live in the services, whose errors are shown next to their fields."""
 from django import forms
 
 from textpilot.common.dashboard import DashboardForm
+from textpilot.common.inputs import CountryCodeField, CurrencyCodeField, HostNameField, PlainTextField
+from textpilot.stores.service import API_KEY_NAME_MAX
 
 
 class StoreSettingsForm(DashboardForm):
-    name = forms.CharField(label="Store name", max_length=200, required=False)
-    timezone = forms.CharField(
-        label="Time zone", max_length=64, required=False,
+    name = PlainTextField(label="Store name", max_length=200)
+    timezone = PlainTextField(
+        label="Time zone", max_length=64,
         help_text="IANA name such as America/New_York. Send times and reports use it.",
         widget=forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"}),
     )
-    currency = forms.CharField(label="Currency", max_length=3, required=False, help_text="ISO 4217 code, e.g. USD")
-    country = forms.CharField(label="Country", max_length=2, required=False, help_text="ISO 3166 code; default region for phone numbers")
-    domain = forms.CharField(label="Short-link domain", max_length=255, required=False, help_text="Public domain for short links (optional)")
-    sender_name = forms.CharField(label="Brand name in texts", max_length=64, required=False, help_text="Defaults to the store name")
-    sender_phone = forms.CharField(label="Sender number", max_length=20, required=False, help_text="E.164 number or short code")
+    currency = CurrencyCodeField(label="Currency", help_text="ISO 4217 code, e.g. USD")
+    country = CountryCodeField(label="Country", help_text="ISO 3166 code, e.g. US; default region for phone numbers")
+    domain = HostNameField(label="Short-link domain", max_length=255, required=False,
+                           help_text="Public host name for short links, e.g. sms.example.com (optional)")
+    sender_name = PlainTextField(label="Brand name in texts", max_length=64, required=False, help_text="Defaults to the store name")
+    sender_phone = PlainTextField(label="Sender number", max_length=32, required=False, help_text="E.164 number or short code")
     support_email = forms.EmailField(label="Support email", max_length=254, required=False)
 
     SECTIONS = (
@@ -33,4 +37,5 @@ class StoreSettingsForm(DashboardForm):
 
 
 class ApiKeyForm(DashboardForm):
-    name = forms.CharField(label="Key name", max_length=100, required=False, help_text="What uses this key, e.g. “Shopify sync”")
+    name = PlainTextField(label="Key name", max_length=API_KEY_NAME_MAX, help_text="What uses this key, e.g. “Shopify sync”",
+                          error_messages={"required": "Give the key a name: what will use it, e.g. Shopify sync."})

@@ -30,3 +30,13 @@ def connected_to_fake(store, fake_admin):
 @pytest.fixture
 def webhooks(client, connection):
     return Webhooks(client)
+
+
+@pytest.fixture
+def shopify_admin(fake_admin, monkeypatch):
+    """Every shop's Admin API is the fake: what the dashboard's Connect checks the token with."""
+    from textpilot.integrations.shopify import connections
+
+    host, port = fake_admin._server.server_address[:2]
+    monkeypatch.setattr(connections, "ADMIN_API_BASE", f"http://{host}:{port}/admin/api/{{version}}")
+    return fake_admin

@@ -1,6 +1,8 @@
 """A local stand-in for Shopify's Admin GraphQL endpoint, served on 127.0.0.1 in a thread.
 
-It speaks the real wire format: POST /admin/api/<version>/graphql.json with
+It speaks the real wire format: GET /admin/api/<version>/shop.json (REST: the shop's details,
+what connecting checks the token with; 401 with Shopify's own body for a wrong token) and
+POST /admin/api/<version>/graphql.json with
 X-Shopify-Access-Token; answers {"data": {<root>: {"nodes": [...], "pageInfo": {...}}},
 "extensions": {"cost": {..., "throttleStatus": {...}}}} with opaque cursors; a leaky bucket
 of query cost that answers THROTTLED errors when it runs dry; and switches to simulate
@@ -93,8 +95,11 @@ def _index(cursor: str | None) -> int:
 
 
 class FakeShopifyAdmin:
-    def __init__(self, *, access_token: str = "shpat_test_token", api_version: str = "2025-01"):
-        self.access_token, self.api_version = access_token, api_version
+    def __init__(self, *, access_token: str = "shpat_test_token", api_version: str = "2025-01",
+                 shop_domain: str = "acme-outdoors.myshopify.com"):
+        self.access_token, self.api_version, self.shop_domain = access_token, api_version, shop_domain
+        self.shop_currency = "USD"
+        self.rest_answer: tuple[int, object] | None = None  # forced answer of shop.json (e.g. a page that is no shop)
         self.nodes: dict[str, list[dict]] = {root: [] for root in ROOTS}
         self.requests: list[dict] = []  # {"root", "variables"} of every query answered or refused
         self.fail_after_pages: int | None = None
@@ -131,9 +136,14 @@ class FakeShopifyAdmin:
             def log_message(self, *args):
                 pass
 
+            def do_GET(self):
+                self._send(*fake.answer_rest(self.path, self.headers))
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, answer = fake.answer(self.path, self.headers, body)
+                self._send(*fake.answer(self.path, self.headers, body))
+
+            def _send(self, status, answer):
                 raw = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -149,6 +159,22 @@ class FakeShopifyAdmin:
         if self._server:
             self._server.shutdown()
             self._server.server_close()
+
+    # -- REST: shop.json ------------------------------------------------------------------
+    def answer_rest(self, path: str, headers) -> tuple[int, dict]:
+        if path != f"/admin/api/{self.api_version}/shop.json":
+            return 404, {"errors": "Not Found"}
+        self.requests.append({"root": "shop.json", "variables": {}})
+        if self.rest_answer is not None:
+            return self.rest_answer
+        if headers.get("X-Shopify-Access-Token") != self.access_token:
+            return 401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
+        name = self.shop_domain.split(".")[0].replace("-", " ").title()
+        return 200, {"shop": {
+            "id": 548380009, "name": name, "email": f"owner@{self.shop_domain}", "domain": self.shop_domain,
+            "myshopify_domain": self.shop_domain, "country": "US", "country_code": "US", "currency": self.shop_currency,
+            "iana_timezone": "America/New_York", "plan_name": "basic", "created_at": "2024-03-01T10:00:00-05:00",
+        }}
 
     # -- GraphQL -------------------------------------------------------------------------
     def _cost(self, requested: float) -> dict:

@@ -16,7 +16,7 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-def test_connect_stores_encrypted_secrets_and_prints_the_webhook_address(store):
+def test_connect_stores_encrypted_secrets_and_prints_the_webhook_address(store, shopify_admin):
     output = run("shopify_connect", "acme", SHOP, "--access-token", TOKEN, "--webhook-secret", SECRET)
     connection = ShopifyConnection.objects.get(store=store)
     assert TOKEN not in connection.access_token_encrypted
@@ -27,7 +27,7 @@ def test_connect_stores_encrypted_secrets_and_prints_the_webhook_address(store):
 def test_connect_reads_secrets_from_the_environment(store, monkeypatch):
     monkeypatch.setenv("SHOPIFY_ACCESS_TOKEN", "shpat_from_env")
     monkeypatch.setenv("SHOPIFY_WEBHOOK_SECRET", "secret_from_env")
-    run("shopify_connect", "acme", SHOP)
+    run("shopify_connect", "acme", SHOP, "--skip-check")
     connection = ShopifyConnection.objects.get()
     assert (connections.access_token(connection), connections.webhook_secret(connection)) == ("shpat_from_env", "secret_from_env")
 
@@ -43,6 +43,13 @@ def test_connect_refuses_bad_input(store, monkeypatch, args, message):
     with pytest.raises(CommandError, match=message):
         run("shopify_connect", *args)
     assert not ShopifyConnection.objects.exists()
+
+
+def test_connect_checks_the_token_with_shopify_first(store, shopify_admin):
+    with pytest.raises(CommandError, match="access_token: Shopify refused the access token"):
+        run("shopify_connect", "acme", SHOP, "--access-token", "shpat_wrong", "--webhook-secret", SECRET)
+    assert not ShopifyConnection.objects.exists()
+    assert [r["root"] for r in shopify_admin.requests] == ["shop.json"]
 
 
 def test_backfill_command_runs_and_resumes(store, connected_to_fake, fake_admin, monkeypatch):

@@ -154,11 +154,42 @@ def our_number(value: str, region: str | None) -> str:
 
 
 class ProviderConfigError(Exception):
-    """The sender's credentials or options are missing or wrong (shown to the merchant)."""
+    """The sender's credentials or options are missing or wrong (shown to the merchant).
+    `errors`: each refused field's own error (itself, or several from ConfigChecks)."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, errors: list["ProviderConfigError"] | None = None):
         super().__init__(message)
         self.field = field
+        self.errors = errors or [self]
+
+
+class ConfigChecks:
+    """Independent checks of one configuration, each in its own `with checks:` block, so a
+    form shows every refused field at once, not the first:
+
+        checks = ConfigChecks()
+        with checks:
+            ...raise ProviderConfigError(..., field="account_sid")
+        with checks:
+            ...raise ProviderConfigError(..., field="auth_token")
+        checks.raise_if_any()
+    """
+
+    def __init__(self) -> None:
+        self.found: list[ProviderConfigError] = []
+
+    def __enter__(self) -> "ConfigChecks":
+        return self
+
+    def __exit__(self, kind, exc, traceback) -> bool:
+        if isinstance(exc, ProviderConfigError):
+            self.found.extend(exc.errors)
+            return True
+        return False
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise ProviderConfigError("; ".join(str(e) for e in self.found), field=self.found[0].field, errors=list(self.found))
 
 
 class Provider:
@@ -182,10 +213,13 @@ class Provider:
 
     @classmethod
     def validate_config(cls, credentials: dict[str, str], options: dict[str, Any]) -> None:
-        """Raise ProviderConfigError naming the field when the configuration can't work."""
+        """Raise ProviderConfigError naming every field that can't work (ConfigChecks)."""
+        checks = ConfigChecks()
         for field in cls.credential_fields:
             if not (credentials.get(field) or "").strip():
-                raise ProviderConfigError(f"{field} is required for {cls.label}", field=field)
+                with checks:
+                    raise ProviderConfigError(f"{field} is required for {cls.label}", field=field)
+        checks.raise_if_any()
 
     async def send_batch(self, texts: list[OutgoingText]) -> list[SendResult]:
         raise NotImplementedError

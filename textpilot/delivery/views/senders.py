@@ -1,6 +1,8 @@
 """Senders: the numbers the store texts from. Everyone sees them; owners add, switch off,
 choose the default and send test messages. Credentials are write-only: after saving they
 stay encrypted in the database and no page shows them again."""
+from functools import partial
+
 import structlog
 from django.contrib import messages
 from django.http import Http404
@@ -13,7 +15,7 @@ from textpilot.common.errors import DomainError, NotFound
 from textpilot.delivery import service
 from textpilot.delivery.forms import SenderForm, TestSendForm
 from textpilot.delivery.models import Kind, Origin
-from textpilot.common.dashboard import dashboard_view, is_owner, page, require_owner
+from textpilot.common.dashboard import dashboard_view, is_owner, keep_refused_form, page, require_owner, take_refused_form
 
 log = structlog.get_logger(__name__)
 
@@ -27,12 +29,20 @@ def _sender_or_404(request, sender_id: int):
         raise Http404("no such sender in this store") from None
 
 
-def _page(request, form=None, status=200, test_forms=None):
+def _test_form_id(sender_id: int) -> str:
+    return f"test-{sender_id}-%s"
+
+
+def _page(request, form=None, status=200):
     senders = list(service.list_senders(request.store).order_by("-is_default", "-active", "name"))
-    test_forms = test_forms or {}
-    rows = [(sender, test_forms.get(sender.pk) or TestSendForm(auto_id=f"test-{sender.pk}-%s")) for sender in senders]
+    # A refused test (kept by sender_test before its redirect) is shown again in its row.
+    refused = take_refused_form(request, TEST_FORM)
+    test_forms = {refused["sender"]: TestSendForm.refused_before(refused, auto_id=_test_form_id(refused["sender"]))} if refused else {}
+    rows = [(sender, test_forms.get(sender.pk) or TestSendForm(auto_id=_test_form_id(sender.pk))) for sender in senders]
+    default = next((sender for sender in senders if sender.is_default), None)
     return page(request, "delivery/senders.html", NAV, status=status, rows=rows, can_edit=is_owner(request),
-                form=form or SenderForm(provider=request.GET.get("provider")))
+                form=form or SenderForm(provider=request.GET.get("provider")),
+                default=default, sending_through=service.default_sender(request.store))
 
 
 @dashboard_view
@@ -41,7 +51,11 @@ def senders(request):
         return _page(request)
     require_owner(request)
     form = SenderForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        arguments = form.sender_arguments()
+        arguments.pop("is_default")
+        form.check_rest(partial(service.check_sender, request.store), arguments)  # the service's rules too, at once
+    else:
         try:
             sender = service.create_sender(request.store, **form.sender_arguments())
         except DomainError as exc:
@@ -86,26 +100,29 @@ def sender_default(request, sender_id: int):
     return redirect("delivery:senders")
 
 
+TEST_FORM = "sender_test"
+
+
 @require_POST
 @dashboard_view
 def sender_test(request, sender_id: int):
-    """Queue a test text through this sender and point at its message page."""
+    """Queue a test text through this sender and point at its message page. Either way the
+    answer is a redirect to the senders page (a refused number is shown in its row there)."""
     require_owner(request)
     sender = _sender_or_404(request, sender_id)
-    form = TestSendForm(request.POST, auto_id=f"test-{sender.pk}-%s")
+    form = TestSendForm(request.POST, auto_id=_test_form_id(sender.pk))
     if form.is_valid() and not form.cleaned_data["to"].strip():
         form.add_error("to", "enter the phone number to send the test to")
     if form.is_valid():
-        body = f"{request.store.brand}: test message from textpilot through sender “{sender.name}”."
         try:
-            message = service.send_message(request.store, body=body, render=False, to=form.cleaned_data["to"],
-                                           kind=Kind.TRANSACTIONAL, origin=Origin.TEST, sender=sender)
+            message = service.send_message(request.store, body=service.sender_test_text(request.store, sender), render=False,
+                                           to=form.cleaned_data["to"], kind=Kind.TRANSACTIONAL, origin=Origin.TEST, sender=sender)
         except DomainError as exc:
-            form.add_error("to", exc.message)  # the only input is the number: every refusal is about it
+            form.add_error("to", form.worded(exc, "to"))  # the only input is the number: every refusal is about it
         else:
             url = reverse("delivery:message", args=[message.pk])
             messages.success(request, format_html('Test message queued to {}. <a href="{}">Follow it on its message page</a>.',
                                                   message.to_phone, url))
             return redirect("delivery:senders")
-    form.mark_invalid()
-    return _page(request, status=422, test_forms={sender.pk: form})
+    keep_refused_form(request, TEST_FORM, form, sender=sender.pk)
+    return redirect(reverse("delivery:senders") + f"#sender-{sender.pk}")

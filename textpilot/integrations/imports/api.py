@@ -8,6 +8,7 @@ from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
 from textpilot.common.errors import FieldError
+from textpilot.common.inputs import PlainText, RowId
 from textpilot.integrations.imports import service
 
 router = Router(tags=["imports"])
@@ -85,7 +86,7 @@ class ImportUploadOut(ImportOut):
 class MappingIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    mapping: dict[str, str | None]
+    mapping: dict[PlainText, PlainText | None]
 
 
 def _out(job, **extra) -> dict:
@@ -120,19 +121,19 @@ def list_imports(request):
 
 
 @router.get("/imports/{import_id}", response=ImportOut, summary="Status, progress and errors of an import")
-def get_import(request, import_id: int):
+def get_import(request, import_id: RowId):
     return _out(service.get_import(request.store, import_id))
 
 
 @router.post("/imports/{import_id}/mapping", response={202: ImportOut},
              summary="Set the column mapping (column -> phone, email, …, property, skip) and start the import")
-def set_mapping(request, import_id: int, payload: MappingIn):
+def set_mapping(request, import_id: RowId, payload: MappingIn):
     return Status(202, _out(service.start_import(request.store, import_id, payload.mapping)))
 
 
 @router.get("/imports/{import_id}/rejected.csv", summary="Rejected rows with an extra 'error' column",
             openapi_extra={"responses": {"200": {"content": {"text/csv": {}}}}})
-def rejected_rows(request, import_id: int):
+def rejected_rows(request, import_id: RowId):
     path = service.rejected_file(request.store, import_id)
     return FileResponse(open(path, "rb"), as_attachment=True, filename=f"import-{import_id}-rejected.csv",
                         content_type="text/csv; charset=utf-8")

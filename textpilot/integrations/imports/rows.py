@@ -4,7 +4,9 @@ file; and the compact form checked rows travel in between a helper process and t
 
 The rules are profiles.service.clean_profile_fields plus what only a file has (consent
 columns in words, dates in a few spellings, tag lists in one cell). Values that repeat
-across rows (names, cities, dates) are checked once and cached, with bounded memory."""
+across rows (names, cities, dates) are checked once and cached, with bounded memory. A
+damaged cell (a NUL byte, a quote never closed) fails its own row, naming its column, and
+the file's good rows still import."""
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from textpilot.common import inputs
 from textpilot.common.errors import FieldError
 from textpilot.integrations.imports.mapping import IDENTIFIER_TARGETS, PROFILE_TARGETS, REPEATABLE_TARGETS, property_keys
 from textpilot.integrations.imports.models import ImportJob
@@ -58,6 +61,10 @@ class RowValidator:
         self.properties = [(index[column], key) for column, key in property_keys(self.mapping).items()]
         self.special = {t: index[self.column_of[t]] for t in ("tags", "consent_status", "consent_date", "consent_source") if t in self.column_of}
         self.identifier_column = next(self.column_of[t] for t in IDENTIFIER_TARGETS if t in self.column_of)
+        # Cells read into the profile: checked for damage before anything else. A property
+        # (free text: notes) may span lines; a name, phone, tag or consent value never does.
+        self.used = sorted({i for i, _ in self.fields} | set(self.special.values()) | {i for i, _ in self.properties})
+        self.free_text = {i for i, _ in self.properties}
         # Dates after the upload (plus a day of clock/time-zone slack) are typos; the bound is
         # fixed per job so a resumed run judges every row exactly as the first run did.
         self.latest_date = (job.created_at or timezone.now()) + timedelta(days=1)
@@ -72,6 +79,7 @@ class RowValidator:
         if len(cells) > self.width and any(cell.strip() for cell in cells[self.width:]):
             errors.append(("", f"row has {len(cells)} values but the header has {self.width} columns (a value with an unquoted delimiter?)"))
         cells = cells + [""] * (self.width - len(cells))
+        cells = self._undamaged(cells, errors)
         raw, repeating = {}, []
         for i, field in self.fields:
             value = cells[i].strip()
@@ -97,6 +105,34 @@ class RowValidator:
         consent = self._consent(number, cells, fields, errors)
         tags = self._tags(cells)
         return CheckedRow(number, cells, bulk.ProfileRow(ref=number, fields=fields, tags=tags, consent=consent), errors)
+
+    def _undamaged(self, cells: list[str], errors: list) -> list[str]:
+        """The row's cells with damaged ones blanked, each reported with its column: a NUL
+        character (no database stores it), or a quote that was opened and never closed, so
+        the csv reader read the lines after it into this cell (the rows that follow are lost
+        into it: the file must be fixed, and saying so beats importing "Bob\n+1415…" as a name)."""
+        damaged = None
+        for i in self.used:
+            cell = cells[i]
+            if "\x00" in cell:
+                reason = f"this value {inputs.NUL_MESSAGE}"
+            elif ("\n" in cell or "\r" in cell) and self._reads_past_a_record(i, cell):
+                reason = ('this value runs over several lines: a quote (") in it is not closed, so the lines after it '
+                          'were read into it; close or remove the quote and upload the file again')
+            else:
+                continue
+            errors.append((self.job.columns[i], reason))
+            damaged = damaged or list(cells)
+            damaged[i] = ""
+        return damaged or cells
+
+    def _reads_past_a_record(self, index: int, cell: str) -> bool:
+        """Does a cell over several lines hold what looks like the next records? Always for a
+        profile field; for free text (a property), when a later line has a record's delimiters."""
+        if index not in self.free_text:
+            return True
+        needed = max(1, self.width - 1)
+        return any(line.count(self.job.delimiter) >= needed for line in cell.splitlines()[1:])
 
     def _clean_repeating(self, field: str, value: str) -> tuple:
         """(clean value, error) of a field whose values repeat across rows (names, cities…), computed once."""

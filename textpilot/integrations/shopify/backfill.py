@@ -72,6 +72,8 @@ def resume_backfill(store: Store, job_id: int) -> BackfillJob:
     job = BackfillJob.objects.select_for_update().filter(store=store, source=SOURCE, pk=job_id).first()
     if job is None:
         raise NotFound("no such backfill in this store", field="job_id")
+    if connections.get_connection(store) is None:
+        raise FieldError("connect a Shopify shop first", field="shop_domain")
     if job.status == Status.COMPLETED:
         raise FieldError("this backfill has completed", field="job_id")
     if job.status == Status.RUNNING and not is_stalled(job):
@@ -81,9 +83,23 @@ def resume_backfill(store: Store, job_id: int) -> BackfillJob:
     return job
 
 
+class BackfillStopped(Exception):
+    """The job was taken out of `running` while it ran (the shop was disconnected)."""
+
+
 def _save(job: BackfillJob, **fields) -> None:
     fields["heartbeat_at"] = timezone.now()
     BackfillJob.objects.filter(pk=job.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(job, name, value)
+
+
+def _save_running(job: BackfillJob, **fields) -> None:
+    """Save progress only while the job is still running; otherwise raise BackfillStopped, so
+    a page whose rows are in the same transaction is rolled back with it."""
+    fields["heartbeat_at"] = timezone.now()
+    if not BackfillJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(**fields):
+        raise BackfillStopped(job.pk)
     for name, value in fields.items():
         setattr(job, name, value)
 
@@ -123,7 +139,7 @@ def _run_resource(job: BackfillJob, name: str, client: AdminClient, ctx: ShopCon
             counts = {**job.counts, name: job.counts.get(name, 0) + len(nodes)}
             if rejected:
                 counts[f"{name}_rejected"] = counts.get(f"{name}_rejected", 0) + rejected
-            _save(job, cursors={**job.cursors, name: cursor}, counts=counts)
+            _save_running(job, cursors={**job.cursors, name: cursor}, counts=counts)
         if not info.get("hasNextPage") or not nodes:
             return
 
@@ -143,7 +159,14 @@ def _claim(job_id: int, force: bool) -> bool:
 
 
 def run_backfill(job_id: int, *, client: AdminClient | None = None, sleep=None, force: bool = False) -> BackfillJob:
-    """Run (or resume) a job to the end. Raises after recording the error as the job's."""
+    """Run (or resume) a job to the end. Raises after recording the error as the job's. A job
+    of a store without a connection (disconnected since it was queued) is not run."""
+    job = BackfillJob.objects.select_related("store").get(pk=job_id)
+    if connections.get_connection(job.store) is None:
+        if job.status in (Status.QUEUED, Status.RUNNING):
+            _save(job, status=Status.FAILED, error="the store has no Shopify connection")
+        logger.info("shopify backfill not run: no connection", extra={"job": job_id})
+        return job
     if not _claim(job_id, force):
         job = BackfillJob.objects.get(pk=job_id)
         if job.status != Status.COMPLETED:
@@ -152,21 +175,25 @@ def run_backfill(job_id: int, *, client: AdminClient | None = None, sleep=None, 
     job = BackfillJob.objects.select_related("store").get(pk=job_id)
     store = job.store
     connection = connections.get_connection(store)
-    if connection is None:
-        _save(job, status=Status.FAILED, error="the store has no Shopify connection")
-        raise NotFound("the store has no Shopify connection", field="shop_domain")
+    if connection is None:  # disconnected between the look above and the claim
+        _save(job, status=Status.FAILED, error=connections.STOPPED_BY_DISCONNECT)
+        return job
     own_client = client is None
     client = client or AdminClient.for_connection(connection, sleep=sleep)
     ctx = ShopContext(store=store, shop_domain=connection.shop_domain, event_source=BACKFILL_EVENT_SOURCE)
     try:
         if not job.totals:
-            _save(job, totals=_fetch_totals(client, job.resources))
+            _save_running(job, totals=_fetch_totals(client, job.resources))
         start = job.resources.index(job.current_resource) if job.current_resource in job.resources else 0
         for name in job.resources[start:]:
-            _save(job, current_resource=name)
+            _save_running(job, current_resource=name)
             _run_resource(job, name, client, ctx)
-        _save(job, status=Status.COMPLETED, current_resource="", finished_at=timezone.now())
+        _save_running(job, status=Status.COMPLETED, current_resource="", finished_at=timezone.now())
         logger.info("shopify backfill completed", extra={"store": store.slug, "job": job.pk, "counts": job.counts})
+        return job
+    except BackfillStopped:
+        job.refresh_from_db()
+        logger.info("shopify backfill stopped", extra={"store": store.slug, "job": job.pk, "reason": job.error})
         return job
     except Exception as exc:
         _save(job, status=Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])

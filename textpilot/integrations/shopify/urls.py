@@ -8,6 +8,7 @@ app_name = "shopify"
 urlpatterns = [
     path("shopify/", views.shopify, name="page"),
     path("shopify/connect/", views.shopify_connect, name="connect"),
+    path("shopify/disconnect/", views.shopify_disconnect, name="disconnect"),
     path("shopify/backfill/", views.backfill_start, name="backfill_start"),
     path("shopify/backfill/<int:job_id>/", views.backfill_progress, name="backfill_progress"),
     path("shopify/backfill/<int:job_id>/resume/", views.backfill_resume, name="backfill_resume"),

@@ -1,7 +1,10 @@
 """Dashboard: the Shopify page (connect form, webhook health, backfill with progress).
 
-Owners connect, start/resume backfills, retry failed deliveries and download data-request
-exports; staff see the same page read-only. Secrets are never shown back."""
+Owners connect (the token is checked with Shopify first), disconnect, start/resume backfills,
+retry failed deliveries and download data-request exports; staff see the same page
+read-only. Secrets are never shown back."""
+from functools import partial
+
 from django import forms
 from django.contrib import messages
 from django.core.serializers.json import DjangoJSONEncoder
@@ -11,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from textpilot.common.errors import DomainError, NotFound
+from textpilot.common.http import is_public_https, public_address
 from textpilot.integrations.shopify.models import BackfillJob
 from textpilot.integrations.shopify import backfill, connections, privacy, processing
 from textpilot.common.dashboard import DashboardForm
@@ -39,11 +43,12 @@ def _page(request, form=None, status=200):
         initial = {"shop_domain": connection.shop_domain, "api_version": connection.api_version} if connection else {}
         form = ShopifyConnectForm(initial=initial)
     job = backfill.latest_job(store)
+    webhook_url = public_address(request, reverse("shopify_webhook", args=[store.slug]))
     return page(
         request, "shopify/shopify.html", NAV, status=status,
         connection=connection, form=form, can_edit=is_owner(request), health=processing.delivery_health(store),
         job=job, progress=backfill.progress(job) if job else None, topics=processing.TOPICS,
-        webhook_url=request.build_absolute_uri(reverse("shopify_webhook", args=[store.slug])),
+        webhook_url=webhook_url, webhook_url_public=is_public_https(webhook_url),
     )
 
 
@@ -57,16 +62,35 @@ def shopify(request):
 def shopify_connect(request):
     require_owner(request)
     form = ShopifyConnectForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        form.check_rest(partial(connections.check_connection, request.store), form.cleaned_data)  # every field at once
+    else:
         try:
-            connections.connect_shop(request.store, **form.cleaned_data)
+            # One Admin API call proves the token opens this shop before anything is saved.
+            connection = connections.connect_shop(request.store, **form.cleaned_data, verify=True)
         except DomainError as exc:
             form.add_domain_error(exc)
         else:
-            messages.success(request, "Shopify shop connected. Add the webhook URL below to your app's webhooks.")
+            messages.success(request, f"Shopify shop {connection.shop_domain} connected: Shopify accepted the access token. "
+                                      "Add the webhook URL below to your app's webhooks.")
             return redirect("shopify:page")
     form.mark_invalid()
     return _page(request, form=form, status=422)
+
+
+@dashboard_view
+@require_POST
+def shopify_disconnect(request):
+    require_owner(request)
+    try:
+        domain, stopped = connections.disconnect_shop(request.store)
+    except NotFound:
+        messages.info(request, "No Shopify shop is connected.")
+    else:
+        note = " Its backfill stopped." if stopped else ""
+        messages.success(request, f"{domain} disconnected: its webhooks are refused from now on.{note} Customers, orders "
+                                  "and events already imported stay.")
+    return redirect("shopify:page")
 
 
 def _enqueue_backfill(job_id: int) -> None:

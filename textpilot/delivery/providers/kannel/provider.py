@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import aiohttp
 import structlog
 
-from textpilot.delivery.providers.base import OutgoingText, Outcome, Provider, ProviderConfigError, SendResult, register
+from textpilot.delivery.providers.base import ConfigChecks, OutgoingText, Outcome, Provider, ProviderConfigError, SendResult, register
 from textpilot.delivery.providers.kannel.webhooks import KannelWebhooks, allowed_networks, provider_message_id
 from textpilot.messaging.encoding import UCS2, count_segments
 
@@ -61,27 +61,35 @@ class KannelProvider(KannelWebhooks, Provider):
 
     @classmethod
     def validate_config(cls, credentials, options) -> None:
-        super().validate_config(credentials, options)
+        checks = ConfigChecks()
+        with checks:
+            super().validate_config(credentials, options)
         options = {**cls.option_fields, **options}
-        if not str(options.get("base_url") or "").startswith(("http://", "https://")):
-            raise ProviderConfigError("base_url must be smsbox's http(s) address, e.g. http://127.0.0.1:13013", field="base_url")
-        if len(credentials.get("webhook_token", "")) < 16:
-            raise ProviderConfigError("webhook_token must have at least 16 characters (it guards the receipt and inbound URLs)",
-                                      field="webhook_token")
-        try:
-            timeout = float(options.get("request_timeout_s"))
-        except (TypeError, ValueError):
-            raise ProviderConfigError("request_timeout_s must be a number of seconds", field="request_timeout_s") from None
-        if not 1 <= timeout <= 25:
-            raise ProviderConfigError("request_timeout_s must be between 1 and 25 seconds", field="request_timeout_s")
-        max_messages = options.get("max_messages")
-        if isinstance(max_messages, bool) or not isinstance(max_messages, int) or not 1 <= max_messages <= 255:
-            raise ProviderConfigError("max_messages must be a whole number from 1 to 255 (max-messages of Kannel's sendsms-user)",
-                                      field="max_messages")
-        try:
-            allowed_networks(options.get("allowed_ips"))
-        except ValueError as exc:
-            raise ProviderConfigError(f"allowed_ips: {exc}", field="allowed_ips") from None
+        with checks:
+            if not str(options.get("base_url") or "").startswith(("http://", "https://")):
+                raise ProviderConfigError("base_url must be smsbox's http(s) address, e.g. http://127.0.0.1:13013", field="base_url")
+        if "webhook_token" not in {error.field for error in checks.found} and len(credentials.get("webhook_token", "")) < 16:
+            with checks:
+                raise ProviderConfigError("webhook_token must have at least 16 characters (it guards the receipt and inbound URLs)",
+                                          field="webhook_token")
+        with checks:
+            try:
+                timeout = float(options.get("request_timeout_s"))
+            except (TypeError, ValueError):
+                raise ProviderConfigError("request_timeout_s must be a number of seconds", field="request_timeout_s") from None
+            if not 1 <= timeout <= 25:
+                raise ProviderConfigError("request_timeout_s must be between 1 and 25 seconds", field="request_timeout_s")
+        with checks:
+            max_messages = options.get("max_messages")
+            if isinstance(max_messages, bool) or not isinstance(max_messages, int) or not 1 <= max_messages <= 255:
+                raise ProviderConfigError("max_messages must be a whole number from 1 to 255 (max-messages of Kannel's sendsms-user)",
+                                          field="max_messages")
+        with checks:
+            try:
+                allowed_networks(options.get("allowed_ips"))
+            except ValueError as exc:
+                raise ProviderConfigError(f"allowed_ips: {exc}", field="allowed_ips") from None
+        checks.raise_if_any()
 
     def __init__(self, credentials=None, options=None):
         super().__init__(credentials, options)

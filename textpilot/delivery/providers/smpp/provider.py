@@ -35,7 +35,8 @@ import structlog
 from smpplib import consts as smpp_consts
 
 from textpilot.delivery.providers.base import (
-    InboundText, OutgoingText, Outcome, Provider, ProviderConfigError, SendResult, WebhookMalformed, our_number, register,
+    ConfigChecks, InboundText, OutgoingText, Outcome, Provider, ProviderConfigError, SendResult, WebhookMalformed, our_number,
+    register,
     webhook_phone,
 )
 from textpilot.delivery.providers.smpp.parts import SubmitPart, submit_parts
@@ -96,33 +97,44 @@ class SmppProvider(Provider):
     @classmethod
     def validate_config(cls, credentials: dict[str, str], options: dict[str, Any]) -> None:
         options = {**cls.option_fields, **options}
-        if not str(options.get("host") or "").strip():
-            raise ProviderConfigError("host is required for SMPP: the SMSC's host name or IP address", field="host")
-        _check_int(options.get("port"), "port", 1, 65535)
-        system_id = (credentials.get("system_id") or "").strip()
-        if not system_id:
-            raise ProviderConfigError("system_id is required for SMPP: the account name the SMSC gave you", field="system_id")
-        if len(system_id) > _MAX_SYSTEM_ID:
-            raise ProviderConfigError(f"system_id is at most {_MAX_SYSTEM_ID} characters in SMPP 3.4", field="system_id")
-        password = credentials.get("password") or ""
-        if not password:
-            raise ProviderConfigError("password is required for SMPP", field="password")
-        if len(password) > _MAX_PASSWORD:
-            raise ProviderConfigError(f"password is at most {_MAX_PASSWORD} characters in SMPP 3.4", field="password")
-        if len(str(options.get("system_type") or "")) > _MAX_SYSTEM_TYPE:
-            raise ProviderConfigError(f"system_type is at most {_MAX_SYSTEM_TYPE} characters", field="system_type")
+        checks = ConfigChecks()
+        with checks:
+            if not str(options.get("host") or "").strip():
+                raise ProviderConfigError("host is required for SMPP: the SMSC's host name or IP address", field="host")
+        with checks:
+            _check_int(options.get("port"), "port", 1, 65535)
+        with checks:
+            system_id = (credentials.get("system_id") or "").strip()
+            if not system_id:
+                raise ProviderConfigError("system_id is required for SMPP: the account name the SMSC gave you", field="system_id")
+            if len(system_id) > _MAX_SYSTEM_ID:
+                raise ProviderConfigError(f"system_id is at most {_MAX_SYSTEM_ID} characters in SMPP 3.4", field="system_id")
+        with checks:
+            password = credentials.get("password") or ""
+            if not password:
+                raise ProviderConfigError("password is required for SMPP", field="password")
+            if len(password) > _MAX_PASSWORD:
+                raise ProviderConfigError(f"password is at most {_MAX_PASSWORD} characters in SMPP 3.4", field="password")
+        with checks:
+            if len(str(options.get("system_type") or "")) > _MAX_SYSTEM_TYPE:
+                raise ProviderConfigError(f"system_type is at most {_MAX_SYSTEM_TYPE} characters", field="system_type")
         for field in ("source_addr_ton", "source_addr_npi", "dest_addr_ton", "dest_addr_npi"):
             if options.get(field) is not None:
-                _check_int(options[field], field, 0, 255)
-        _check_int(options.get("window"), "window", 1, 1000)
-        _check_int(options.get("part_retries"), "part_retries", 0, 10)
+                with checks:
+                    _check_int(options[field], field, 0, 255)
+        with checks:
+            _check_int(options.get("window"), "window", 1, 1000)
+        with checks:
+            _check_int(options.get("part_retries"), "part_retries", 0, 10)
         for field in ("response_timeout_s", "connect_timeout_s", "enquire_link_s"):
             try:
                 value = float(options.get(field))
             except (TypeError, ValueError):
                 value = 0.0
             if not 0 < value <= 300:
-                raise ProviderConfigError(f"{field} must be a number of seconds above 0 and at most 300", field=field)
+                with checks:
+                    raise ProviderConfigError(f"{field} must be a number of seconds above 0 and at most 300", field=field)
+        checks.raise_if_any()
 
     # --- receiving ---------------------------------------------------------------------------
 

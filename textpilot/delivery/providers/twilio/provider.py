@@ -27,7 +27,7 @@ import aiohttp
 import structlog
 
 from textpilot.delivery.providers.base import (
-    OutgoingText, Outcome, Provider, ProviderConfigError, SendResult, register,
+    ConfigChecks, OutgoingText, Outcome, Provider, ProviderConfigError, SendResult, register,
 )
 from textpilot.delivery.providers.twilio.webhooks import OPT_OUT_ERROR_CODE, TwilioWebhooks
 
@@ -70,28 +70,36 @@ class TwilioProvider(TwilioWebhooks, Provider):
 
     @classmethod
     def validate_config(cls, credentials: dict[str, str], options: dict[str, Any]) -> None:
-        account_sid = (credentials.get("account_sid") or "").strip()
-        if not account_sid:
-            raise ProviderConfigError("account_sid is required for Twilio: the Account SID from the Twilio console",
-                                      field="account_sid")
-        if not _ACCOUNT_SID_RE.match(account_sid):
-            raise ProviderConfigError("account_sid must be a Twilio Account SID: 34 characters, 'AC' followed by "
-                                      "32 hexadecimal digits", field="account_sid")
-        token = (credentials.get("auth_token") or "").strip()
-        if not token:
-            raise ProviderConfigError("auth_token is required for Twilio: the Auth Token from the Twilio console",
-                                      field="auth_token")
-        if any(c.isspace() for c in token):
-            raise ProviderConfigError("auth_token must not contain spaces", field="auth_token")
-        service_sid = (options.get("messaging_service_sid") or "").strip()
-        if service_sid and not _SERVICE_SID_RE.match(service_sid):
-            raise ProviderConfigError("messaging_service_sid must be empty or a Messaging Service SID: 'MG' followed "
-                                      "by 32 hexadecimal digits", field="messaging_service_sid")
-        base_url = str(options.get("base_url") or cls.option_fields["base_url"])
-        if not base_url.startswith(("https://", "http://")):
-            raise ProviderConfigError("base_url must be an http(s) URL", field="base_url")
-        _number_option(options, "request_timeout_s", 1, 25, cls.option_fields["request_timeout_s"])
-        _number_option(options, "max_connections", 1, 1000, cls.option_fields["max_connections"])
+        checks = ConfigChecks()
+        with checks:
+            account_sid = (credentials.get("account_sid") or "").strip()
+            if not account_sid:
+                raise ProviderConfigError("account_sid is required for Twilio: the Account SID from the Twilio console",
+                                          field="account_sid")
+            if not _ACCOUNT_SID_RE.match(account_sid):
+                raise ProviderConfigError("account_sid must be a Twilio Account SID: 34 characters, 'AC' followed by "
+                                          "32 hexadecimal digits", field="account_sid")
+        with checks:
+            token = (credentials.get("auth_token") or "").strip()
+            if not token:
+                raise ProviderConfigError("auth_token is required for Twilio: the Auth Token from the Twilio console",
+                                          field="auth_token")
+            if any(c.isspace() for c in token):
+                raise ProviderConfigError("auth_token must not contain spaces", field="auth_token")
+        with checks:
+            service_sid = (options.get("messaging_service_sid") or "").strip()
+            if service_sid and not _SERVICE_SID_RE.match(service_sid):
+                raise ProviderConfigError("messaging_service_sid must be empty or a Messaging Service SID: 'MG' followed "
+                                          "by 32 hexadecimal digits", field="messaging_service_sid")
+        with checks:
+            base_url = str(options.get("base_url") or cls.option_fields["base_url"])
+            if not base_url.startswith(("https://", "http://")):
+                raise ProviderConfigError("base_url must be an http(s) URL", field="base_url")
+        with checks:
+            _number_option(options, "request_timeout_s", 1, 25, cls.option_fields["request_timeout_s"])
+        with checks:
+            _number_option(options, "max_connections", 1, 1000, cls.option_fields["max_connections"])
+        checks.raise_if_any()
 
     # --- sending ----------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """`textpilot shopify_connect <store> <shop> --access-token … --webhook-secret …`
 
-Links a store to its Shopify shop; both secrets are stored encrypted. Secrets may come from
+Links a store to its Shopify shop; both secrets are stored encrypted. The token is first
+checked with one Admin API call (GET shop.json) unless --skip-check. Secrets may come from
 SHOPIFY_ACCESS_TOKEN / SHOPIFY_WEBHOOK_SECRET instead of the command line (which other users
 of the machine can see in the process list)."""
 import os
@@ -23,13 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--webhook-secret", default=os.environ.get("SHOPIFY_WEBHOOK_SECRET", ""), help="app API secret that signs webhooks (or SHOPIFY_WEBHOOK_SECRET)")
         parser.add_argument("--api-version", default="", help="Admin API version, e.g. 2025-01")
         parser.add_argument("--api-base-url", default="", help="override of https://<shop>/admin/api/<version> (proxies, tests)")
+        parser.add_argument("--skip-check", action="store_true",
+                            help="save without first asking Shopify whether the token opens the shop (offline setups)")
 
     def handle(self, *args, **opts):
         try:
             store = stores.get_store(opts["store"])
             connection = connections.connect_shop(
                 store, shop_domain=opts["shop_domain"], access_token=opts["access_token"], webhook_secret=opts["webhook_secret"],
-                api_version=opts["api_version"], api_base_url=opts["api_base_url"],
+                api_version=opts["api_version"], api_base_url=opts["api_base_url"], verify=not opts["skip_check"],
             )
         except DomainError as exc:
             raise CommandError(f"{exc.field}: {exc.message}" if exc.field else exc.message) from exc
