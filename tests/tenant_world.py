@@ -163,6 +163,17 @@ def build_world(client, store: Store, token: str, shopify_api: str) -> World:
     put("order", order)
     put("checkout", checkouts.record_checkout(store, external_id="checkout-1", total="80.00", profile=profile,
                                               checkout_url=f"https://{slug}.example/cart/{token}")[0])
+    # The nightly CLV fit's output, written by its writer: a world's one buyer is far too few
+    # for a real fit (which would say "not enough data" and write no prediction).
+    from django.utils import timezone as dj_timezone
+
+    from textpilot.commerce import predictions
+
+    put("clv_model", predictions.replace(
+        store, [(profile.pk, 1.5, 0.8, "low", Decimal("80.00"), Decimal("110.00"), None)], status="fitted", detail="",
+        parameters={"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4, "p": 6.2, "q": 3.7, "gamma": 15.4},
+        diagnostics={"note": token}, customers=1, history_days=90, currency=store.currency, fitted_at=dj_timezone.now()))
+    put("prediction", predictions.for_profile(store, profile.pk))
 
     # delivery: a sim sender, a compliance row, an outbound marketing text with a short link,
     # the provider call and receipt of it, the carrier's log of it, a flagged inbound reply

@@ -128,11 +128,11 @@ def test_profile_output_carries_the_customer_stats_kept_by_commerce(api, store, 
     assert "orders_count" not in body  # moved into `stats`
     assert body["stats"] == {
         "orders_count": 1, "total_spent": "30.00", "average_order_value": "30.00", "first_order_at": "2025-05-01T12:00:00Z",
-        "last_order_at": "2025-05-01T12:00:00Z", "currency": "USD", "other_currency_orders": 1,
+        "last_order_at": "2025-05-01T12:00:00Z", "currency": "USD", "other_currency_orders": 1, "predicted": None,
     }
     patched = api.patch(f"/api/v1/profiles/{bob.pk}", {"first_name": "Bob"}).json()
     assert patched["stats"] == {"orders_count": 0, "total_spent": "0.00", "average_order_value": "0.00", "first_order_at": None,
-                                "last_order_at": None, "currency": "USD", "other_currency_orders": 0}
+                                "last_order_at": None, "currency": "USD", "other_currency_orders": 0, "predicted": None}
 
     def list_page():
         with CaptureQueriesContext(connection) as queries:

@@ -130,6 +130,21 @@ def check_customer_stats(a: World, b: World):
     stats.recompute_store(a.store)
 
 
+def check_clv_predictions(a: World, b: World):
+    """A's reads of predictions see none of B's customer; A's nightly fit and A's forget
+    leave B's model and predictions alone."""
+    from textpilot.commerce import clv_fitting, predictions
+
+    assert predictions.for_profile(a.store, a.profile.pk).store_id == a.store.pk
+    assert predictions.for_profile(a.store, b.profile.pk) is None
+    assert predictions.for_profiles(a.store, [a.profile.pk, b.profile.pk]).keys() == {a.profile.pk}
+    assert predictions.model_of(a.store).store_id == a.store.pk
+    assert predictions.export_for_profiles(a.store, [b.profile.pk]) == {"customer_predictions": []}
+    assert predictions.forget(a.store, [b.profile.pk]) == 0
+    assert clv_fitting.fit_store(a.store).status == "not_enough_data"  # one buyer
+    assert predictions.for_profile(a.store, a.profile.pk) is None
+
+
 def check_send_message(a: World, b: World):
     from textpilot.delivery import service
 
@@ -234,6 +249,7 @@ SERVICES = {
     "commerce.record_product": check_record_product,
     "commerce.checkouts": check_checkouts,
     "commerce.customer_stats": check_customer_stats,
+    "commerce.clv_predictions": check_clv_predictions,
     "delivery.send_message": check_send_message,
     "delivery.sendability": check_sendability,
     "delivery.message_history": check_message_history,
@@ -262,11 +278,15 @@ def api(method: str, path: str) -> str:
 
 MODELS: dict[str, list[str]] = {
     "commerce.Checkout": ["service:commerce.checkouts"],
+    "commerce.CustomerPrediction": [api("GET", "/profiles/{profile_id}"), api("GET", "/profiles"),
+                                    "service:commerce.clv_predictions", "service:profiles.export_profile",
+                                    "service:profiles.erase_profile", "service:profiles.merge_profiles"],
     "commerce.CustomerStats": [api("GET", "/profiles/{profile_id}"), api("GET", "/profiles"), "page:web:profile",
                                "page:web:profiles", "page:web:home", "service:commerce.customer_stats"],
     "commerce.Order": [api("POST", "/orders"), "service:commerce.record_order", "page:web:home"],
     "commerce.OrderLine": [api("POST", "/orders"), "service:commerce.record_order"],
     "commerce.Product": ["service:commerce.record_product", "service:commerce.record_order"],
+    "commerce.StoreClvModel": ["service:commerce.clv_predictions"],
     "delivery.ComplianceSettings": ["page:delivery:compliance"],
     "delivery.DeliveryAttempt": ["page:delivery:message", "service:delivery.message_history"],
     "delivery.DeliveryReport": ["public:provider_receipt_webhook", "service:delivery.message_history"],

@@ -140,3 +140,68 @@ class CustomerStats(StoreOwned):
 
     def __str__(self) -> str:
         return f"stats of profile {self.profile_id}"
+
+
+class StoreClvModel(StoreOwned):
+    """The store's latest customer-lifetime-value fit (commerce.predictions): one row per
+    store, replaced every night. Parameters are those of BG/NBD (r, alpha in weeks, a, b)
+    and Gamma-Gamma (p, q, gamma, in the store's currency); `diagnostics` holds the
+    log-likelihoods, customers fitted and convergence. Only a "fitted" store has
+    predictions."""
+
+    class Status(models.TextChoices):
+        FITTED = "fitted", "Fitted"
+        NOT_ENOUGH_DATA = "not_enough_data", "Not enough data"
+        FAILED = "failed", "Failed"
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    detail = models.CharField(max_length=255, blank=True, help_text="why there are no numbers, in plain words")
+    parameters = models.JSONField(default=dict, blank=True)
+    diagnostics = models.JSONField(default=dict, blank=True)
+    customers = models.PositiveIntegerField(default=0, help_text="buyers with counted orders in the store's currency")
+    history_days = models.PositiveIntegerField(default=0, help_text="days from the first such order to the last")
+    currency = models.CharField(max_length=3)
+    fitted_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "store CLV model"
+
+    def __str__(self) -> str:
+        return f"CLV model of store {self.store_id}: {self.status}"
+
+
+class CustomerPrediction(StoreOwned):
+    """What the store's CLV model predicts for one customer (1:1 with the profile), as of
+    `fitted_at`. Rows exist only for live profiles with counted orders in the store's
+    currency, and only while the store's model is "fitted"; amounts are in `currency`."""
+
+    class ChurnRisk(models.TextChoices):
+        HIGH = "high", "High"  # P(alive) < 0.3
+        LOW = "low", "Low"
+
+    profile = models.OneToOneField(Profile, on_delete=models.CASCADE, primary_key=True, related_name="customer_prediction")
+    # No index of its own: every composite index below starts with the store.
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_index=False)
+    expected_purchases_12m = models.FloatField(help_text="expected orders in the next 12 months (BG/NBD)")
+    p_alive = models.FloatField(help_text="probability the customer still buys (BG/NBD)")
+    churn_risk = models.CharField(max_length=8, choices=ChurnRisk.choices, help_text="high when p_alive < 0.3")
+    expected_order_value = models.DecimalField(max_digits=14, decimal_places=2, help_text="Gamma-Gamma")
+    predicted_clv = models.DecimalField(max_digits=14, decimal_places=2,
+                                        help_text="value of the next 12 months' orders, discounted at 10 % a year")
+    currency = models.CharField(max_length=3)
+    next_order_at = models.DateTimeField(null=True, blank=True,
+                                         help_text="when the customer has more likely than not ordered again; "
+                                                   "empty when the model never gives even odds (within 5 years)")
+    fitted_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # What segments filter on: predicted.clv, predicted.next_order_at, predicted.churn_risk.
+            models.Index(fields=["store", "predicted_clv"], name="prediction_store_clv"),
+            models.Index(fields=["store", "next_order_at"], name="prediction_store_next_order"),
+            models.Index(fields=["store", "churn_risk"], name="prediction_store_churn"),
+        ]
+
+    def __str__(self) -> str:
+        return f"prediction for profile {self.profile_id}"

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
-from textpilot.commerce import stats
+from textpilot.commerce import predictions, stats
 from textpilot.commerce.models import Checkout, Order, OrderLine, PaymentStatus, Product
 from textpilot.common import hooks
 from textpilot.common import inputs
@@ -147,6 +147,8 @@ def reassign_profile(store: Store, source_id: int, target_id: int) -> None:
     Order.objects.filter(store=store, profile_id=source_id).update(profile_id=target_id)
     Checkout.objects.filter(store=store, profile_id=source_id).update(profile_id=target_id)
     stats.refresh(store, source_id, target_id)
+    # The merged profile keeps no prediction; the survivor's is recomputed by the nightly fit.
+    predictions.forget(store, [source_id])
 
 
 # Domain events an order emits, keyed so a replayed order never emits twice.
@@ -220,11 +222,15 @@ def export_for_profiles(store: Store, profile_ids: list[int]) -> dict:
             for c in checkouts
         ],
         **stats.export_for_profiles(store, profile_ids),
+        **predictions.export_for_profiles(store, profile_ids),
     }
 
 
 def redact_for_profiles(erasure) -> int:
-    """Erase request: shipping addresses and checkout links go; amounts and items stay for analytics."""
+    """Erase request: shipping addresses and checkout links go; amounts and items stay for
+    analytics. Predictions about the person go (the nightly fit writes none for an erased
+    profile)."""
     store, profile_ids = erasure.store, erasure.profile_ids
     return (Order.objects.filter(store=store, profile_id__in=profile_ids).update(shipping={})
-            + Checkout.objects.filter(store=store, profile_id__in=profile_ids).update(checkout_url=""))
+            + Checkout.objects.filter(store=store, profile_id__in=profile_ids).update(checkout_url="")
+            + predictions.forget(store, profile_ids))

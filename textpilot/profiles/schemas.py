@@ -53,6 +53,19 @@ class ProfilePatch(Schema):
     source: PlainText | None = Field(None, max_length=64)
 
 
+class CustomerPredictionOut(Schema):
+    """What the store's nightly CLV model predicts for the customer (BG/NBD + Gamma-Gamma,
+    docs/decisions.md "Predicted CLV"), in the store's currency, as of `fitted_at`."""
+
+    predicted_clv: Decimal = Field(..., description="value of the next 12 months' orders, discounted at 10 % a year")
+    expected_order_value: Decimal
+    expected_purchases_12m: float
+    p_alive: float = Field(..., description="probability the customer still buys")
+    churn_risk: str = Field(..., description="high when p_alive < 0.3, else low")
+    next_order_at: datetime | None = Field(..., description="when the customer has more likely than not ordered again")
+    fitted_at: datetime
+
+
 class CustomerStatsOut(Schema):
     """A customer's order rollups. Only orders in the store's currency count (see `currency`);
     counted orders in another currency are left out of every figure and counted in
@@ -65,6 +78,8 @@ class CustomerStatsOut(Schema):
     last_order_at: datetime | None
     currency: str = Field(..., description="the store's currency, which every amount here is in")
     other_currency_orders: int = Field(..., description="orders in another currency, not included in the figures")
+    predicted: CustomerPredictionOut | None = Field(
+        None, description="the CLV model's prediction; null while the store has too little history or the customer none")
 
 
 class ProfileOut(Schema):
