@@ -105,6 +105,7 @@ EXCLUDED: dict[str, str] = {
     "delivery:sender_default": POST_ONLY,
     "delivery:sender_test": POST_ONLY,
     "shopify:connect": POST_ONLY,
+    "shopify:disconnect": POST_ONLY,  # its confirmation is tested in tests/web/test_forms_browser.py
     "shopify:backfill_start": POST_ONLY,
     "shopify:backfill_progress": FRAGMENT,
     "shopify:backfill_resume": POST_ONLY,
