@@ -1,4 +1,4 @@
-"""Segment definitions: the public JSON format (../shared/specs/segments.md) as pydantic v2
+"""Segment definitions: the public JSON format (docs/segment-definitions.md) as pydantic v2
 models, and `validate_definition`, which checks a definition against every rule and returns
 it as checked nodes (nodes.py) for the compiler, the matcher and explain.
 

@@ -1,4 +1,4 @@
-"""The one registry of segment fields (../shared/specs/segments.md): for each field, its
+"""The one registry of segment fields (docs/segment-definitions.md): for each field, its
 operators, its value kind, how it compiles to an ORM expression over a store's live
 profiles, and how it is read from a profile's facts in memory (the kinds: field_types.py,
 profile_fields.py, row_fields.py).
